@@ -1,0 +1,78 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target of ours builds in Swift 6 language mode with strict concurrency and treats
+/// warnings as errors.
+let strict: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+  name: "outpost",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "outpostctl", targets: ["outpostctl"]),
+    .library(name: "OutpostCore", targets: ["OutpostCore"]),
+    .library(name: "OutpostJournal", targets: ["OutpostJournal"]),
+    .library(name: "OutpostSystemd", targets: ["OutpostSystemd"]),
+    .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+  ],
+  targets: [
+    // Pure core: event model, record format, checksums. No I/O, no dependencies.
+    .target(name: "OutpostCore", swiftSettings: strict),
+    // The crash-safe ring-buffer journal and its storage adapters.
+    .target(
+      name: "OutpostJournal",
+      dependencies: ["OutpostCore", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict
+    ),
+    // libsystemd, seen through the one module that imports it.
+    .systemLibrary(
+      name: "CSystemd",
+      pkgConfig: "libsystemd",
+      providers: [.apt(["libsystemd-dev"])]
+    ),
+    .target(
+      name: "OutpostSystemd",
+      dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict
+    ),
+    // Fakes for tests: simulated disk, seeded randomness, reference models.
+    .target(
+      name: "OutpostTestKit",
+      dependencies: ["OutpostCore", "OutpostJournal"],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "outpostctl",
+      dependencies: [
+        "OutpostCore",
+        "OutpostJournal",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: strict),
+    .testTarget(
+      name: "OutpostJournalTests",
+      dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostSystemdTests",
+      dependencies: ["OutpostSystemd"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostctlTests",
+      dependencies: ["OutpostCore", "OutpostJournal"],
+      swiftSettings: strict
+    ),
+  ]
+)

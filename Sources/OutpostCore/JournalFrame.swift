@@ -11,7 +11,7 @@
 ///     40    4 boot counter
 ///     44    1 priority (0 alarm, 1 normal, 2 bulk)
 ///     45    1 kind
-///     46    1 flags: bit 0 clock trusted, bit 1 relocated by the cleaner
+///     46    1 flags: bit 0 clock trusted, bit 1 relocated by the cleaner, bit 2 padding
 ///     47    1 reserved, 0
 ///     48    2 body length
 ///     50    2 reserved, 0
@@ -32,12 +32,16 @@ public enum JournalFrame {
   /// The largest body a record may carry. Records are small by design; the limit keeps a
   /// damaged length field from sending a reader far away.
   public static let maxBodyLength = 4096
-  public static let minFrameLength = headerLength + trailerLength + 4  // rounded to 64 below
+  /// The smallest frame (an empty body): 64 bytes.
+  public static let minFrameLength = frameLength(bodyLength: 0)
   public static let maxFrameLength = frameLength(bodyLength: maxBodyLength)
 
   /// Flag bits in byte 46.
   public static let flagClockTrusted: UInt8 = 1
   public static let flagRelocated: UInt8 = 2
+  /// A padding frame fills the end of the ring when the next frame does not fit there; it
+  /// carries no record and readers continue at the start of the next lap.
+  public static let flagPadding: UInt8 = 4
 
   /// The frame length for a body of `bodyLength` bytes.
   public static func frameLength(bodyLength: Int) -> Int {
@@ -84,6 +88,23 @@ public enum JournalFrame {
     return length
   }
 
+  /// Writes a padding frame of exactly `length` bytes (a multiple of 8, at least
+  /// `frameLength(bodyLength: 0)`) at `logicalOffset` into `buffer`.
+  public static func encodePadding(
+    length: Int, logicalOffset: UInt64, into buffer: UnsafeMutableRawBufferPointer
+  ) {
+    precondition(length % alignment == 0 && length >= frameLength(bodyLength: 0))
+    let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+    frame.initializeMemory(as: UInt8.self, repeating: 0)
+    frame.storeLE(magic, at: 0)
+    frame.storeLE(UInt32(length), at: 4)
+    frame.storeLE(logicalOffset, at: 8)
+    frame[46] = flagPadding
+    let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[0..<(length - 8)]))
+    frame.storeLE(crc, at: length - 8)
+    frame.storeLE(commitMarker, at: length - 4)
+  }
+
   /// Encodes into a new array.
   public static func encode(_ record: Record, logicalOffset: UInt64, relocated: Bool = false)
     -> [UInt8]
@@ -113,6 +134,8 @@ public enum JournalFrame {
     public var record: Record
     public var length: Int
     public var relocated: Bool
+    /// A padding frame: no record; `record` is empty and must be ignored.
+    public var isPadding: Bool
   }
 
   /// Why bytes at a position are not a valid frame.
@@ -141,11 +164,18 @@ public enum JournalFrame {
     guard bytes.loadLE(UInt32.self, at: length - 8) == crc,
       bytes.loadLE(UInt32.self, at: length - 4) == commitMarker
     else { return .failure(.damaged(length: length)) }
+    let flags = bytes[46]
     let bodyLength = Int(bytes.loadLE(UInt16.self, at: 48))
+    if flags & flagPadding != 0 {
+      guard bodyLength == 0 else { return .failure(.damaged(length: length)) }
+      let empty = Record(
+        seq: 0, kind: .unknown(0), priority: .bulk,
+        time: RecordTime(wallMs: 0, clockTrusted: false, boot: 0, sinceBootMs: 0), body: [])
+      return .success(Decoded(record: empty, length: length, relocated: false, isPadding: true))
+    }
     guard frameLength(bodyLength: bodyLength) == length,
       let priority = Priority(rawValue: bytes[44])
     else { return .failure(.damaged(length: length)) }
-    let flags = bytes[46]
     let time = RecordTime(
       wallMs: bytes.loadLE(Int64.self, at: 24),
       clockTrusted: flags & flagClockTrusted != 0,
@@ -157,7 +187,9 @@ public enum JournalFrame {
       priority: priority,
       time: time,
       body: Array(bytes[headerLength..<(headerLength + bodyLength)]))
-    return .success(Decoded(record: record, length: length, relocated: flags & flagRelocated != 0))
+    return .success(
+      Decoded(
+        record: record, length: length, relocated: flags & flagRelocated != 0, isPadding: false))
   }
 }
 

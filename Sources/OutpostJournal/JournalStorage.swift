@@ -17,14 +17,14 @@ public protocol JournalStorage: AnyObject {
   /// Reads `buffer.count` bytes at `offset`, or fewer at the end of storage.
   ///
   /// - Returns: the number of bytes read.
-  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StorageError)
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws
     -> Int
 
   /// Writes all of `bytes` at `offset`. Never extends the storage.
-  func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StorageError)
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
 
   /// Makes every completed write durable (`fdatasync`).
-  func sync() throws(StorageError)
+  func sync() throws
 }
 
 /// A failed storage operation: what, where, and the errno it failed with.

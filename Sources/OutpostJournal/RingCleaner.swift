@@ -1,0 +1,149 @@
+import OutpostCore
+
+/// The cleaner: makes room at the head by reclaiming records at the tail.
+///
+/// What may be reclaimed, in order (`docs/journal.md`, "Overwrite policy"):
+/// 0. acknowledged records — nothing is lost;
+/// 1. unacknowledged bulk records, oldest first;
+/// 2. unacknowledged normal records, oldest first.
+/// Unacknowledged alarms are never reclaimed. The cleaner walks from the tail; each record it
+/// meets is either reclaimed (allowed at the current level) or moved to the head with its
+/// sequence number, time and body unchanged. The level is the lowest whose victims exist, so an
+/// unacknowledged record is never overwritten while an acknowledged one is still in the ring,
+/// and no normal record while a bulk one is. Each step ends with `fdatasync` of the moved
+/// records and then a checkpoint that moves the tail, so a crash at any point leaves every
+/// record either at its old place or durable at its new one (recovery removes the old copy of
+/// a record whose move was not yet checkpointed).
+extension RingJournal {
+  /// Makes sure `bytes` can be written at the head while the cleaner's reserve stays free.
+  func makeRoom(for bytes: UInt64) throws {
+    guard freeBytes < bytes + reserve else { return }
+    var level = try victimLevel()
+    // Bytes the cleaner may examine at this level before concluding it has no victims left.
+    var budget = head - cleanTail
+    while freeBytes < bytes + reserve {
+      let before = cleanTail
+      try cleaningStep(level: level, need: bytes + reserve - freeBytes)
+      let examined = cleanTail - before
+      if examined >= budget || examined == 0 {
+        // A whole lap at this level without enough room: escalate.
+        level += 1
+        guard level <= 2 else { throw fullError() }
+        budget = head - cleanTail
+      } else {
+        budget -= examined
+      }
+    }
+  }
+
+  func fullError() -> JournalError {
+    .fullOfUnacknowledgedAlarms(alarms: counters.live[0], capacity: capacity)
+  }
+
+  /// The lowest level at which a victim exists.
+  func victimLevel() throws -> Int {
+    if try hasLiveAcknowledgedRecord() { return 0 }
+    if counters.live[Int(Priority.bulk.rawValue)] > 0 { return 1 }
+    if counters.live[Int(Priority.normal.rawValue)] > 0 { return 2 }
+    throw fullError()
+  }
+
+  /// Whether any record in the ring has been acknowledged. A read-only scan, cached until the
+  /// next acknowledgement (records appended since cannot be acknowledged without one).
+  func hasLiveAcknowledgedRecord() throws -> Bool {
+    guard !acked.isEmpty, noAckedLiveAtVersion != ackVersion else { return false }
+    var at = cleanTail
+    while true {
+      switch try scanStep(at: at, limit: head) {
+      case .record(let decoded, let next):
+        if acked.contains(decoded.record.seq) { return true }
+        at = next
+      case .skip(let next), .damaged(let next):
+        at = next
+      case .end:
+        noAckedLiveAtVersion = ackVersion
+        return false
+      }
+    }
+  }
+
+  /// Reclaims or moves records from the tail until `need` bytes are gained, the step's move
+  /// budget is spent or the head is reached; then syncs and checkpoints the new tail.
+  func cleaningStep(level: Int, need: UInt64) throws {
+    if head - checkpointHead > checkpointInterval / 2 { try writeCheckpoint() }
+    // Moved records must fit in the free space that exists now, with room for ring-end padding,
+    // and stay within the recovery scan window.
+    let moveBudget =
+      min(freeBytes, checkpointInterval / 2) - UInt64(JournalFrame.maxFrameLength)
+    var moved: UInt64 = 0
+    var gap: CursorSlot.Gap? = nil
+    let startTail = cleanTail
+    let limit = head
+    scan: while cleanTail < limit {
+      let gained = (cleanTail - startTail) - min(cleanTail - startTail, moved)
+      if gained >= need { break }
+      switch try scanStep(at: cleanTail, limit: limit) {
+      case .end:
+        break scan
+      case .skip(let next):
+        cleanTail = next
+      case .damaged(let next):
+        quarantine(from: cleanTail, to: next)
+        cleanTail = next
+      case .record(let decoded, let next):
+        let record = decoded.record
+        let p = Int(record.priority.rawValue)
+        if acked.contains(record.seq) {
+          counters.live[p] -= 1
+        } else if (record.priority == .bulk && level >= 1)
+          || (record.priority == .normal && level >= 2)
+        {
+          counters.live[p] -= 1
+          counters.droppedUnacked += 1
+          gap = Self.widen(gap, with: record.seq)
+        } else {
+          let length = UInt64(decoded.length)
+          guard moved + length <= moveBudget else { break scan }
+          try writeFrameAtHead(record, relocated: true)
+          moved += length
+          counters.relocatedRecords += 1
+        }
+        cleanTail = next
+      }
+    }
+    if let gap {
+      pendingGap = Self.merge(pendingGap, gap)
+    }
+    if head > durableHead { try syncData() }
+    tail = cleanTail
+    try writeCheckpoint()
+    if let pending = pendingGap {
+      try writeGapRecord(pending)
+      pendingGap = nil
+    }
+  }
+
+  /// Counts bytes that held no valid frame as quarantined: they are skipped by every reader and
+  /// reclaimed by the cleaner like any other space.
+  func quarantine(from: UInt64, to: UInt64) {
+    guard to > from else { return }
+    counters.quarantinedBytes += to - from
+    counters.quarantinedRegions += 1
+    logger.error(
+      "journal quarantined a damaged region",
+      metadata: ["from": "\(from)", "to": "\(to)", "bytes": "\(to - from)", "path": "\(path)"])
+  }
+
+  static func widen(_ gap: CursorSlot.Gap?, with seq: UInt64) -> CursorSlot.Gap {
+    guard let gap else { return CursorSlot.Gap(count: 1, firstSeq: seq, lastSeq: seq) }
+    return CursorSlot.Gap(
+      count: gap.count + 1, firstSeq: min(gap.firstSeq, seq), lastSeq: max(gap.lastSeq, seq))
+  }
+
+  static func merge(_ a: CursorSlot.Gap?, _ b: CursorSlot.Gap) -> CursorSlot.Gap {
+    guard let a else { return b }
+    return CursorSlot.Gap(
+      count: a.count + b.count, firstSeq: min(a.firstSeq, b.firstSeq),
+      lastSeq: max(a.lastSeq, b.lastSeq))
+  }
+}

@@ -1,0 +1,321 @@
+import Logging
+import OutpostCore
+
+/// Creating and opening journals, and the recovery that runs on every open.
+extension RingJournal {
+  /// Formats `storage` as a new, empty journal with a fresh random epoch.
+  ///
+  /// - Throws: ``JournalError/tooSmall(size:minimum:)`` when the storage cannot hold a ring;
+  ///   storage errors.
+  public static func create(
+    storage: any JournalStorage, path: String = "journal",
+    configuration: JournalConfiguration = JournalConfiguration(),
+    logger: Logger = Logger(label: "outpost.journal")
+  ) throws -> RingJournal {
+    let minimum = JournalFormat.ringOffset + JournalFormat.minimumRingSize
+    guard storage.size >= minimum else {
+      throw JournalError.tooSmall(size: storage.size, minimum: minimum)
+    }
+    var ringSize = storage.size - JournalFormat.ringOffset
+    ringSize -= ringSize % UInt64(JournalFrame.alignment)
+    var epoch = configuration.epoch ?? 0
+    while epoch == 0 { epoch = UInt64.random(in: 1...UInt64.max) }
+    let superblock = Superblock(
+      fileSize: JournalFormat.ringOffset + ringSize, ringSize: ringSize, epoch: epoch,
+      seqLeaseBlock: configuration.seqLeaseBlock, createdMs: configuration.now())
+    let empty = CursorSlot(
+      generation: 0, epoch: epoch, tail: 0, head: 0, seqLimit: 0, nextSeq: 0, live: [0, 0, 0],
+      droppedUnacked: 0, gapRecords: 0, quarantinedBytes: 0, quarantinedRegions: 0,
+      relocatedRecords: 0, pendingGap: nil, recoveries: 0, acked: SeqRangeSet())
+    do {
+      // Invalidate both slots before the superblock appears, so no stale slot of an earlier
+      // journal on the same storage can be taken for this one's.
+      let zeros = [UInt8](repeating: 0, count: JournalFormat.blockSize)
+      for offset in JournalFormat.slotOffsets {
+        try zeros.withUnsafeBytes { try storage.write($0, at: offset) }
+      }
+      try storage.sync()
+      try superblock.encode().withUnsafeBytes { try storage.write($0, at: 0) }
+      try storage.sync()
+    } catch let error as StorageError {
+      throw JournalError.storage(error)
+    }
+    let journal = RingJournal(
+      storage: storage, superblock: superblock, slot: empty, path: path, readOnly: false,
+      configuration: configuration, logger: logger)
+    try journal.writeCheckpoint()
+    logger.info(
+      "journal created",
+      metadata: ["path": "\(path)", "ring_bytes": "\(ringSize)", "epoch": "\(String(epoch, radix: 16))"])
+    return journal
+  }
+
+  /// Opens an existing journal and recovers it: reads the newest valid cursor slot and scans only
+  /// what was written after it. Damaged regions are quarantined, never returned; a journal whose
+  /// slots are both destroyed is salvaged by a scan of the whole ring.
+  ///
+  /// - Parameter readOnly: recover in memory only; nothing is written (for inspection tools
+  ///   while the agent runs).
+  /// - Throws: ``JournalError/notAJournal(path:)``, ``JournalError/newerFormat(path:version:supported:)``,
+  ///   ``JournalError/sizeMismatch(path:recorded:actual:)``; storage errors. A damaged journal
+  ///   of ours is never refused.
+  public static func open(
+    storage: any JournalStorage, path: String = "journal", readOnly: Bool = false,
+    configuration: JournalConfiguration = JournalConfiguration(),
+    logger: Logger = Logger(label: "outpost.journal")
+  ) throws -> RingJournal {
+    var header = [UInt8](repeating: 0, count: 3 * JournalFormat.blockSize)
+    do {
+      let got = try header.withUnsafeMutableBytes { try storage.read(into: $0, at: 0) }
+      if got < header.count {
+        header.replaceSubrange(got..<header.count, with: repeatElement(0, count: header.count - got))
+      }
+    } catch let error as StorageError {
+      throw JournalError.storage(error)
+    }
+    let slots = JournalFormat.slotOffsets.map { offset in
+      header.withUnsafeBytes { b in
+        CursorSlot.decode(
+          UnsafeRawBufferPointer(rebasing: b[Int(offset)..<(Int(offset) + JournalFormat.blockSize)]))
+      }
+    }
+    let best = slots.compactMap { $0 }.max { $0.generation < $1.generation }
+
+    var superblock: Superblock
+    let decoded = header.withUnsafeBytes {
+      Superblock.decode(UnsafeRawBufferPointer(rebasing: $0[0..<JournalFormat.blockSize]))
+    }
+    switch decoded {
+    case .success(let found):
+      superblock = found
+    case .failure(.notAJournal):
+      throw JournalError.notAJournal(path: path)
+    case .failure(.newerVersion(let version)):
+      throw JournalError.newerFormat(path: path, version: version, supported: JournalFormat.version)
+    case .failure(.damaged):
+      // The superblock is written once and never again, so damage here is decay. The geometry
+      // follows from the file size; the epoch survives in the cursor slots.
+      guard let best else {
+        throw JournalError.notAJournal(path: path)
+      }
+      var ringSize = storage.size - min(storage.size, JournalFormat.ringOffset)
+      ringSize -= ringSize % UInt64(JournalFrame.alignment)
+      superblock = Superblock(
+        fileSize: JournalFormat.ringOffset + ringSize, ringSize: ringSize, epoch: best.epoch,
+        seqLeaseBlock: configuration.seqLeaseBlock, createdMs: 0)
+      logger.error("journal superblock damaged; rebuilt from file size and cursor slots")
+      if !readOnly {
+        do {
+          try superblock.encode().withUnsafeBytes { try storage.write($0, at: 0) }
+          try storage.sync()
+        } catch let error as StorageError {
+          throw JournalError.storage(error)
+        }
+      }
+    }
+    guard superblock.fileSize == storage.size else {
+      throw JournalError.sizeMismatch(path: path, recorded: superblock.fileSize, actual: storage.size)
+    }
+
+    let journal: RingJournal
+    if let best, best.epoch == superblock.epoch {
+      journal = RingJournal(
+        storage: storage, superblock: superblock, slot: best, path: path, readOnly: readOnly,
+        configuration: configuration, logger: logger)
+      try journal.recoverTail()
+    } else {
+      logger.error("journal cursor slots both damaged; salvaging by a scan of the whole ring")
+      let empty = CursorSlot(
+        generation: slots.compactMap { $0?.generation }.max() ?? 0, epoch: superblock.epoch,
+        tail: 0, head: 0, seqLimit: 0, nextSeq: 0, live: [0, 0, 0], droppedUnacked: 0,
+        gapRecords: 0, quarantinedBytes: 0, quarantinedRegions: 0, relocatedRecords: 0,
+        pendingGap: nil, recoveries: 0, acked: SeqRangeSet())
+      journal = RingJournal(
+        storage: storage, superblock: superblock, slot: empty, path: path, readOnly: readOnly,
+        configuration: configuration, logger: logger)
+      try journal.salvage()
+    }
+    if !readOnly {
+      try journal.finishRecovery()
+    }
+    return journal
+  }
+
+  /// Opens the journal at `path`, creating it with `size` bytes when the file does not exist.
+  /// An existing journal keeps its own size (a changed configured size is logged, not applied).
+  public static func openOrCreate(
+    path: String, size: UInt64, configuration: JournalConfiguration = JournalConfiguration(),
+    logger: Logger = Logger(label: "outpost.journal")
+  ) throws -> RingJournal {
+    let storage: FileStorage
+    do {
+      storage = try FileStorage(path: path)
+    } catch let error as StorageError where error.errno == 2 {
+      let created: FileStorage
+      do {
+        created = try FileStorage.create(path: path, size: size)
+      } catch let error as StorageError {
+        throw JournalError.storage(error)
+      }
+      return try create(storage: created, path: path, configuration: configuration, logger: logger)
+    } catch let error as StorageError {
+      throw JournalError.storage(error)
+    }
+    if storage.size != size {
+      logger.warning(
+        "journal file size differs from the configured size; keeping the file's size",
+        metadata: ["path": "\(path)", "file_bytes": "\(storage.size)", "configured_bytes": "\(size)"])
+    }
+    return try open(storage: storage, path: path, configuration: configuration, logger: logger)
+  }
+
+  /// Scans from the checkpointed head over what may have been written since, up to the
+  /// checkpoint interval: the journal never writes further without a new checkpoint.
+  func recoverTail() throws {
+    let limit = min(
+      checkpointHead + checkpointInterval + 2 * UInt64(JournalFrame.maxFrameLength),
+      tail + superblock.ringSize)
+    var at = checkpointHead
+    var lastGood = checkpointHead
+    var maxSeq: UInt64? = nil
+    var moved: Set<UInt64> = []
+    var gapWritten = false
+    var tornBytes: UInt64 = 0
+    scan: while at < limit {
+      var found = try frame(at: at)
+      if case .record(let decoded) = found, !decoded.relocated, decoded.record.seq < nextSeq {
+        // A frame numbered before the checkpoint cannot sit past its head: garbage.
+        found = .invalid(torn: false)
+      }
+      switch found {
+      case .record(let decoded):
+        let record = decoded.record
+        counters.live[Int(record.priority.rawValue)] += 1
+        maxSeq = max(maxSeq ?? 0, record.seq)
+        if decoded.relocated { moved.insert(record.seq) }
+        if let pending = pendingGap, record.kind == .journalGap,
+          case .journalGap(let count, let first, let last)? = try? record.decodedBody(),
+          count == pending.count, first == pending.firstSeq, last == pending.lastSeq
+        {
+          gapWritten = true
+        }
+        at += UInt64(decoded.length)
+        lastGood = at
+      case .padding, .ringEnd:
+        at = nextLap(at)
+        lastGood = at
+      case .invalid(let torn):
+        guard let next = try resynchronize(after: at, before: limit) else {
+          if torn { tornBytes = limit - at }
+          break scan
+        }
+        quarantine(from: at, to: next)
+        at = next
+      }
+    }
+    head = lastGood
+    durableHead = lastGood
+    if let maxSeq { nextSeq = max(nextSeq, maxSeq + 1) }
+    nextSeq = max(nextSeq, seqLimit)
+    if head != checkpointHead || tornBytes > 0 {
+      counters.recoveries += 1
+      logger.notice(
+        "journal recovered records written after the last checkpoint",
+        metadata: ["bytes": "\(head - checkpointHead)", "next_seq": "\(nextSeq)"])
+    }
+    if gapWritten { pendingGap = nil }
+    if !moved.isEmpty { try dropOriginals(of: moved) }
+  }
+
+  /// A cleaning step was cut short after moving records but before checkpointing the new tail:
+  /// the originals are still at the tail. Everything the step had passed is reclaimed again:
+  /// originals of moved records, acknowledged records, and records the step overwrote.
+  func dropOriginals(of moved: Set<UInt64>) throws {
+    var remaining = moved
+    var gap: CursorSlot.Gap? = nil
+    while !remaining.isEmpty, cleanTail < checkpointHead {
+      switch try scanStep(at: cleanTail, limit: checkpointHead) {
+      case .end:
+        remaining.removeAll()
+      case .skip(let next):
+        cleanTail = next
+      case .damaged(let next):
+        quarantine(from: cleanTail, to: next)
+        cleanTail = next
+      case .record(let decoded, let next):
+        let record = decoded.record
+        counters.live[Int(record.priority.rawValue)] -= 1
+        if remaining.remove(record.seq) == nil && !acked.contains(record.seq) {
+          counters.droppedUnacked += 1
+          gap = Self.widen(gap, with: record.seq)
+        }
+        cleanTail = next
+      }
+    }
+    tail = cleanTail
+    if let gap { pendingGap = Self.merge(pendingGap, gap) }
+  }
+
+  /// Salvage after both cursor slots were destroyed: every valid frame in the ring is found by
+  /// its magic, checksum and logical offset; the newest lap's frames are kept. O(ring size), on
+  /// this rare path only.
+  func salvage() throws {
+    let ring = superblock.ringSize
+    var found: [(logical: UInt64, length: UInt64, record: Record, relocated: Bool)] = []
+    var position: UInt64 = 0
+    while position + UInt64(JournalFrame.minFrameLength) <= ring {
+      let at = superblock.ringOffset + position
+      let header = try window.read(storage, physical: at, count: 16)
+      var advanced = false
+      if header.count == 16 {
+        let (magic, logical) = header.withUnsafeBytes {
+          ($0.loadLE(UInt32.self, at: 0), $0.loadLE(UInt64.self, at: 8))
+        }
+        if magic == JournalFrame.magic, logical % ring == position,
+          case .record(let decoded) = try frame(at: logical)
+        {
+          found.append((logical, UInt64(decoded.length), decoded.record, decoded.relocated))
+          position += UInt64(decoded.length)
+          advanced = true
+        }
+      }
+      if !advanced { position += UInt64(JournalFrame.alignment) }
+    }
+    let end = found.map { $0.logical + $0.length }.max() ?? 0
+    let start = end >= ring ? end - ring : 0
+    let kept = found.filter { $0.logical >= start }.sorted { $0.logical < $1.logical }
+    tail = kept.first?.logical ?? end
+    cleanTail = tail
+    head = end
+    durableHead = end
+    checkpointHead = end
+    var seen: [UInt64: Int] = [:]
+    for frame in kept {
+      counters.live[Int(frame.record.priority.rawValue)] += 1
+      seen[frame.record.seq, default: 0] += 1
+    }
+    let maxSeq = kept.map(\.record.seq).max() ?? 0
+    // The lease in the lost slots is unknown; skip two whole leases past the highest number seen.
+    let lease = UInt64(superblock.seqLeaseBlock)
+    nextSeq = (maxSeq / lease + 2) * lease
+    seqLimit = nextSeq
+    counters.recoveries += 1
+    let moved = Set(kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
+    if !moved.isEmpty { try dropOriginals(of: moved) }
+  }
+
+  /// Makes the recovered state durable: syncs what the scan accepted, checkpoints with a fresh
+  /// sequence lease, and writes any gap record still owed.
+  func finishRecovery() throws {
+    try guarded {
+      try syncData()
+      try writeCheckpoint()
+      if let pending = pendingGap {
+        try makeRoom(for: UInt64(JournalFrame.maxFrameLength))
+        try writeGapRecord(pending)
+        pendingGap = nil
+        try writeCheckpoint()
+      }
+    }
+  }
+}

@@ -61,7 +61,10 @@ let package = Package(
     .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: strict),
     .testTarget(
       name: "OutpostJournalTests",
-      dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
+      dependencies: [
+        "OutpostCore", "OutpostJournal", "OutpostTestKit",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict
     ),
     .testTarget(

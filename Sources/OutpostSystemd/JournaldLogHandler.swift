@@ -19,8 +19,9 @@ import Logging
 /// Metadata is merged as swift-log's own handlers do: the handler's ``metadata``, then the
 /// ``metadataProvider``'s, then the log call's, later ones winning on equal keys.
 ///
-/// If journald cannot take the entry (no socket, or the socket refuses it), the handler writes
-/// one plain line to standard error instead, so nothing is silently lost.
+/// If journald cannot take the entry (its socket is missing, which libsystemd alone would ignore,
+/// or the socket refuses it), the handler writes one plain line to standard error instead, so
+/// nothing is silently lost. Choose this handler with ``isJournalStream()``.
 public struct JournaldLogHandler: LogHandler {
   /// The metadata key whose value becomes the entry's `MESSAGE_ID=` field: a 128-bit id written
   /// as 32 lowercase hex digits (make one with `journalctl --new-id128`) that marks every entry
@@ -115,11 +116,18 @@ public struct JournaldLogHandler: LogHandler {
     return "\(prefix)\(event.level): \(message) [not in journal: \(failure)]\n"
   }
 
+  /// Journald's native-protocol socket, the one `sd_journal_sendv` writes to.
+  static let journalSocketPath = "/run/systemd/journal/socket"
+
   /// Sends one entry to journald.
   ///
   /// - Throws: ``SystemdError`` with operation `.journalSend` if journald is not reachable or
-  ///   refuses the entry.
+  ///   refuses the entry; errno `ENOENT` if its socket does not exist, which libsystemd itself
+  ///   would report as success and so lose the entry.
   static func send(_ fields: [JournalField]) throws(SystemdError) {
+    guard access(journalSocketPath, F_OK) == 0 else {
+      throw SystemdError(.journalSend, errno: ENOENT)
+    }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(fields.reduce(0) { $0 + $1.name.utf8.count + 1 + $1.value.count })
     var spans: [(start: Int, count: Int)] = []

@@ -57,6 +57,7 @@ public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
     case ENOMEM: "out of memory (ENOMEM)"
     case EACCES: "permission denied (EACCES)"
     case EINVAL: "invalid argument (EINVAL)"
+    case ERANGE: "number out of range (ERANGE)"
     case EMSGSIZE: "message too long (EMSGSIZE)"
     case EPROTOTYPE: "wrong socket type (EPROTOTYPE)"
     case ECONNREFUSED: "connection refused (ECONNREFUSED): nobody is listening on the socket"

@@ -10,8 +10,10 @@ import Testing
     #expect(parsed.inode == 1_234_567)
   }
 
-  @Test(arguments: ["", "8", "8:", ":8", "8:1:2", "a:b", "-1:2", "+1:2", " 1:2", "1:2\n",
-    "18446744073709551616:1"])
+  @Test(arguments: [
+    "", "8", "8:", ":8", "8:1:2", "a:b", "-1:2", "+1:2", " 1:2", "1:2\n",
+    "18446744073709551616:1",
+  ])
   func rejectsMalformedValues(value: String) {
     #expect(JournaldLogHandler.parseJournalStream(value) == nil)
   }
@@ -29,19 +31,22 @@ import Testing
 
 extension ProcessEnvironmentTests {
   @Suite struct JournalStreamEnvironmentTests {
-    @Test func detectsJournalStreamOnStandardError() throws {
+    @Test(arguments: [0, 1] as [UInt64])
+    func detectsJournalStreamOnStandardErrorOnly(inodeOffset: UInt64) throws {
       var status = stat()
       try #require(fstat(STDERR_FILENO, &status) == 0)
-      let stderrIdentity = "\(status.st_dev):\(status.st_ino)"
-      withEnvironment(["JOURNAL_STREAM": stderrIdentity]) {
-        #expect(JournaldLogHandler.isJournalStream())
-      }
-      withEnvironment(["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino &+ 1)"]) {
-        #expect(!JournaldLogHandler.isJournalStream())
-      }
-      withEnvironment(["JOURNAL_STREAM": nil]) {
-        #expect(!JournaldLogHandler.isJournalStream())
-      }
+      let value = "\(status.st_dev):\(UInt64(status.st_ino) &+ inodeOffset)"
+      let environment = EnvironmentOverride(["JOURNAL_STREAM": value])
+      defer { environment.restore() }
+
+      #expect(JournaldLogHandler.isJournalStream() == (inodeOffset == 0))
+    }
+
+    @Test func isFalseWithoutJournalStream() {
+      let environment = EnvironmentOverride(["JOURNAL_STREAM": nil])
+      defer { environment.restore() }
+
+      #expect(!JournaldLogHandler.isJournalStream())
     }
   }
 }

@@ -82,7 +82,9 @@ import Testing
       line: 42
     )
 
-    let fields = handler.entry(for: event).map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }
+    let fields = handler.entry(for: event).map {
+      ($0.name, String(decoding: $0.value, as: UTF8.self))
+    }
 
     let expected = [
       ("MESSAGE", "SOS recorded\nseq 41"),
@@ -152,7 +154,7 @@ import Testing
       line: #line)
     let fields = handler.entry(for: event)
 
-    if access("/run/systemd/journal/socket", F_OK) == 0 {
+    if access(JournaldLogHandler.journalSocketPath, F_OK) == 0 {
       try JournaldLogHandler.send(fields)
     } else {
       #expect(throws: SystemdError(.journalSend, errno: ENOENT)) {

@@ -6,27 +6,31 @@ import Testing
 /// nested in this suite and the suite runs them one at a time; each restores what it changed.
 @Suite(.serialized) struct ProcessEnvironmentTests {}
 
-/// Sets (or, for `nil`, unsets) the variables in `values` for the duration of `body`, then
-/// restores their previous values.
-func withEnvironment<Result>(
-  _ values: [String: String?],
-  _ body: () throws -> Result
-) rethrows -> Result {
-  var saved: [String: String?] = [:]
-  for (name, value) in values {
-    saved[name] = getenv(name).map { String(cString: $0) }
-    setEnvironment(name, value)
-  }
-  defer {
-    for (name, value) in saved { setEnvironment(name, value) }
-  }
-  return try body()
-}
+/// Variables set (or, for `nil`, unset) by a test, and what they were before.
+///
+/// Call ``restore()`` in a `defer` right after creating it, so the next test sees the
+/// environment as it was.
+struct EnvironmentOverride {
+  private var saved: [(name: String, value: String?)] = []
 
-private func setEnvironment(_ name: String, _ value: String?) {
-  if let value {
-    setenv(name, value, 1)
-  } else {
-    unsetenv(name)
+  /// Sets every variable in `values`, remembering the previous values.
+  init(_ values: KeyValuePairs<String, String?>) {
+    for (name, value) in values {
+      saved.append((name, getenv(name).map { String(cString: $0) }))
+      Self.set(name, value)
+    }
+  }
+
+  /// Puts back the values the variables had before ``init(_:)``.
+  func restore() {
+    for (name, value) in saved.reversed() { Self.set(name, value) }
+  }
+
+  private static func set(_ name: String, _ value: String?) {
+    if let value {
+      setenv(name, value, 1)
+    } else {
+      unsetenv(name)
+    }
   }
 }

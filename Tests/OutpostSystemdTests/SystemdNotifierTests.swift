@@ -3,33 +3,41 @@ import OutpostSystemd
 import Testing
 
 extension ProcessEnvironmentTests {
+  /// Each test binds its own datagram socket, points `NOTIFY_SOCKET` at it, and reads back the
+  /// exact bytes `sd_notify` sent.
   @Suite struct SystemdNotifierTests {
     let notifier = SystemdNotifier()
 
     @Test func readyWithStatusArrivesAsOneDatagram() throws {
       let listener = try NotifyListener()
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        #expect(notifier.isEnabled)
-        #expect(try notifier.ready(status: "3 pending"))
-      }
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
+      #expect(notifier.isEnabled)
+      #expect(try notifier.ready(status: "3 pending"))
+
       #expect(listener.receive() == "READY=1\nSTATUS=3 pending")
       #expect(listener.receiveIfQueued() == nil)
     }
 
     @Test func reachesAnAbstractSocketNamedWithAtSign() throws {
       let listener = try NotifyListener(abstract: true)
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
       #expect(listener.notifySocket.hasPrefix("@"))
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        #expect(try notifier.status("link up, 0 pending"))
-      }
+      #expect(try notifier.status("link up, 0 pending"))
+
       #expect(listener.receive() == "STATUS=link up, 0 pending")
     }
 
     @Test func statusCannotInjectAnotherAssignment() throws {
       let listener = try NotifyListener()
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        try notifier.status("1 pending\nREADY=1\r\nWATCHDOG=1")
-      }
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
+      try notifier.status("1 pending\nREADY=1\r\nWATCHDOG=1")
+
       let message = try #require(listener.receive())
       #expect(message == "STATUS=1 pending READY=1  WATCHDOG=1")
       #expect(!message.contains("\n"))
@@ -37,13 +45,15 @@ extension ProcessEnvironmentTests {
 
     @Test func conveniencesSendTheirAssignmentInOrder() throws {
       let listener = try NotifyListener()
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        try notifier.watchdog()
-        try notifier.stopping()
-        try notifier.mainPID(4242)
-        try notifier.errno(EIO)
-        try notifier.notify([.status("draining"), .extendTimeout(.seconds(90))])
-      }
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
+      try notifier.watchdog()
+      try notifier.stopping()
+      try notifier.mainPID(4242)
+      try notifier.errno(EIO)
+      try notifier.notify([.status("draining"), .extendTimeout(.seconds(90))])
+
       #expect(listener.receive() == "WATCHDOG=1")
       #expect(listener.receive() == "STOPPING=1")
       #expect(listener.receive() == "MAINPID=4242")
@@ -54,11 +64,13 @@ extension ProcessEnvironmentTests {
 
     @Test func reloadingCarriesTheCurrentMonotonicTime() throws {
       let listener = try NotifyListener()
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
       let before = monotonicMicroseconds()
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        try notifier.reloading()
-      }
+      try notifier.reloading()
       let after = monotonicMicroseconds()
+
       let message = try #require(listener.receive())
       let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
       #expect(lines.count == 2)
@@ -69,33 +81,36 @@ extension ProcessEnvironmentTests {
       #expect(before <= stamp && stamp <= after)
     }
 
-    @Test func sendsNothingWithoutNotifySocket() throws {
+    @Test(arguments: [nil, ""] as [String?])
+    func sendsNothingWithoutNotifySocket(value: String?) throws {
       let listener = try NotifyListener()
-      try withEnvironment(["NOTIFY_SOCKET": nil]) {
-        #expect(!notifier.isEnabled)
-        #expect(try !notifier.ready())
-      }
-      try withEnvironment(["NOTIFY_SOCKET": ""]) {
-        #expect(!notifier.isEnabled)
-        #expect(try !notifier.ready())
-      }
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": value])
+      defer { environment.restore() }
+
+      #expect(!notifier.isEnabled)
+      #expect(try !notifier.ready())
+      #expect(try !notifier.watchdog())
+
       #expect(listener.receiveIfQueued() == nil)
     }
 
     @Test func emptyStateListSendsNothing() throws {
       let listener = try NotifyListener()
-      try withEnvironment(["NOTIFY_SOCKET": listener.notifySocket]) {
-        #expect(try !notifier.notify([]))
-      }
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": listener.notifySocket])
+      defer { environment.restore() }
+
+      #expect(try !notifier.notify([]))
+
       #expect(listener.receiveIfQueued() == nil)
     }
 
-    @Test func unreachableSocketThrowsWithErrno() throws {
-      withEnvironment(["NOTIFY_SOCKET": "/nonexistent/outpost/notify"]) {
-        #expect(notifier.isEnabled)
-        #expect(throws: SystemdError(.notify, errno: ENOENT)) {
-          try notifier.ready()
-        }
+    @Test func unreachableSocketThrowsWithErrno() {
+      let environment = EnvironmentOverride(["NOTIFY_SOCKET": "/nonexistent/outpost/notify"])
+      defer { environment.restore() }
+
+      #expect(notifier.isEnabled)
+      #expect(throws: SystemdError(.notify, errno: ENOENT)) {
+        try notifier.ready()
       }
     }
 

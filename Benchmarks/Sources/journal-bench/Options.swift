@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Command-line options of `journal-bench`.
+struct Options {
+  /// Where the benchmark files go; `nil` means a fresh directory under `./.bench-tmp/`.
+  var directory: String?
+  /// Seconds each case (contender × batch size × round) runs for at most.
+  var seconds = 3.0
+  /// Records each case writes at most; `nil` for no cap.
+  var recordCap: Int?
+  /// Rounds; each round runs every case once, contenders in a rotated order.
+  var rounds = 3
+  /// Batch sizes, in records per durable write.
+  var batchSizes = [1, 16, 256]
+  /// Bytes of the journal file and of the raw baseline's file.
+  var fileSize: UInt64 = 64 << 20
+  /// Exit with status 1 when any bar fails.
+  var check = false
+
+  static let usage = """
+    usage: journal-bench [--dir DIR] [--seconds S] [--records N] [--rounds R]
+                         [--batches 1,16,256] [--file-mib M] [--check]
+
+    Measures durable appends of 64-byte records: the Outpost journal, raw pwrite+fdatasync of
+    the same bytes in the same batches, and SQLite in WAL mode with synchronous=FULL (GRDB).
+
+      --dir DIR        directory for the test files, on the disk to measure
+                       (default: a new directory under ./.bench-tmp/, removed afterwards)
+      --seconds S      seconds per case (default 3)
+      --records N      at most N records per case
+      --rounds R       rounds, contenders in rotating order; the median is reported (default 3)
+      --batches LIST   comma-separated batch sizes (default 1,16,256)
+      --file-mib M     size of the journal file and the raw file in MiB (default 64)
+      --check          exit with status 1 if any bar fails
+    """
+
+  /// Parses `arguments` (without the program name).
+  static func parse(_ arguments: [String]) throws(UsageError) -> Options {
+    var options = Options()
+    var rest = arguments[...]
+    func value(for flag: String) throws(UsageError) -> String {
+      guard let next = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
+      return next
+    }
+    while let flag = rest.popFirst() {
+      switch flag {
+      case "--dir":
+        options.directory = try value(for: flag)
+      case "--seconds":
+        let text = try value(for: flag)
+        guard let seconds = Double(text), seconds > 0 else {
+          throw UsageError("--seconds wants a positive number, not \(text)")
+        }
+        options.seconds = seconds
+      case "--records":
+        options.recordCap = try positive(try value(for: flag), flag)
+      case "--rounds":
+        options.rounds = try positive(try value(for: flag), flag)
+      case "--batches":
+        let text = try value(for: flag)
+        var sizes: [Int] = []
+        for part in text.split(separator: ",") {
+          sizes.append(try positive(String(part), flag))
+        }
+        guard !sizes.isEmpty else { throw UsageError("--batches wants a list like 1,16,256") }
+        options.batchSizes = sizes
+      case "--file-mib":
+        options.fileSize = UInt64(try positive(try value(for: flag), flag)) << 20
+      case "--check":
+        options.check = true
+      case "-h", "--help":
+        throw UsageError(nil)
+      default:
+        throw UsageError("unknown option \(flag)")
+      }
+    }
+    return options
+  }
+
+  private static func positive(_ text: String, _ flag: String) throws(UsageError) -> Int {
+    guard let n = Int(text), n > 0 else {
+      throw UsageError("\(flag) wants a positive integer, not \(text)")
+    }
+    return n
+  }
+}
+
+/// A bad command line; `message` is `nil` for `--help`.
+struct UsageError: Error {
+  var message: String?
+  init(_ message: String?) { self.message = message }
+}

@@ -12,10 +12,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
   ],
   targets: [
+    // statfs(2), which Swift's Glibc module does not export.
+    .target(name: "CFileSystem"),
     // Journal durable append against raw pwrite+fdatasync and SQLite WAL (synchronous=FULL).
     .executableTarget(
       name: "journal-bench",
       dependencies: [
+        "CFileSystem",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostJournal", package: "outpost"),
         .product(name: "GRDB", package: "GRDB.swift"),

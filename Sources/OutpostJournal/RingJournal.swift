@@ -279,6 +279,12 @@ public final class RingJournal {
       for entry in entries {
         let length = JournalFrame.frameLength(bodyLength: entry.body.count)
         let at = runStart + UInt64(used)
+        if used > 0 && at % superblock.ringSize == 0 {
+          // The run reached the ring's end exactly: one write may not wrap around.
+          try storageWrite(UnsafeRawBufferPointer(rebasing: buf[0..<used]), atLogical: runStart)
+          runStart = at
+          used = 0
+        }
         if UInt64(length) > roomToRingEnd(at) {
           // Flush the run, fill the end of the ring with padding, continue at the next lap.
           let room = Int(roomToRingEnd(at))

@@ -22,10 +22,13 @@ struct Options {
   var fileSize: UInt64 = 64 << 20
   /// Exit with status 1 when any bar fails.
   var check = false
+  /// Contenders to run; fewer than all (for profiling one with strace or perf) gives no bars.
+  var contenders = ContenderKind.allCases
 
   static let usage = """
     usage: journal-bench [--dir DIR] [--seconds S] [--records N] [--rounds R]
                          [--batches 1,16,256] [--file-mib M] [--check]
+                         [--only journal|raw|sqlite]
 
     Measures durable appends of 64-byte records: the Outpost journal, raw pwrite+fdatasync of
     the same bytes in the same batches, and SQLite in WAL mode with synchronous=FULL (GRDB).
@@ -38,6 +41,7 @@ struct Options {
       --batches LIST   comma-separated batch sizes (default 1,16,256)
       --file-mib M     size of the journal file and the raw file in MiB (default 64)
       --check          exit with status 1 if any bar fails
+      --only KIND      run one contender only (for profiling); no bars are judged
     """
 
   /// Parses `arguments` (without the program name).
@@ -74,11 +78,19 @@ struct Options {
         options.fileSize = UInt64(try positive(try value(for: flag), flag)) << 20
       case "--check":
         options.check = true
+      case "--only":
+        let name = try value(for: flag)
+        guard let kind = ContenderKind.allCases.first(where: { "\($0)".lowercased() == name })
+        else { throw UsageError("--only wants journal, raw or sqlite, not \(name)") }
+        options.contenders = [kind]
       case "-h", "--help":
         throw UsageError(nil)
       default:
         throw UsageError("unknown option \(flag)")
       }
+    }
+    if options.check && options.contenders.count < ContenderKind.allCases.count {
+      throw UsageError("--check needs every contender; drop --only")
     }
     return options
   }

@@ -1,0 +1,95 @@
+/// JSON text for `--json` output, written by hand: one object per line, keys in the order they
+/// are added. Only what `outpostctl` prints is supported, so the output stays predictable for
+/// the admin scripts that parse it.
+struct JSONObject {
+  private var text = "{"
+  private var isEmpty = true
+
+  /// An object with no members yet.
+  init() {}
+
+  /// The object's JSON text.
+  var json: String { text + "}" }
+
+  private mutating func key(_ key: String) {
+    if !isEmpty { text += "," }
+    isEmpty = false
+    text += JSONObject.quoted(key)
+    text += ":"
+  }
+
+  /// Adds an unsigned integer member, written exactly (no floating-point rounding).
+  mutating func add(_ name: String, _ value: UInt64) {
+    key(name)
+    text += String(value)
+  }
+
+  /// Adds a signed integer member.
+  mutating func add(_ name: String, _ value: Int64) {
+    key(name)
+    text += String(value)
+  }
+
+  /// Adds an integer member, or `null` when `value` is nil.
+  mutating func add(_ name: String, _ value: UInt64?) {
+    key(name)
+    text += value.map { String($0) } ?? "null"
+  }
+
+  /// Adds a `true`/`false` member.
+  mutating func add(_ name: String, _ value: Bool) {
+    key(name)
+    text += value ? "true" : "false"
+  }
+
+  /// Adds a string member, escaped.
+  mutating func add(_ name: String, _ value: String) {
+    key(name)
+    text += JSONObject.quoted(value)
+  }
+
+  /// Adds a nested object, or `null` when `value` is nil.
+  mutating func add(_ name: String, _ value: JSONObject?) {
+    key(name)
+    text += value?.json ?? "null"
+  }
+
+  /// `value` as a JSON string literal: quotes, backslashes and control characters escaped
+  /// (RFC 8259, section 7); everything else passes through as UTF-8.
+  static func quoted(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case "\u{08}": out += "\\b"
+      case "\u{0C}": out += "\\f"
+      case "\u{00}"..."\u{1F}", "\u{7F}", "\u{2028}", "\u{2029}":
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    out += "\""
+    return out
+  }
+}
+
+/// Lower-case hexadecimal for record bodies and epochs.
+enum Hex {
+  private static let digits = Array("0123456789abcdef".utf8)
+
+  /// Two hex digits per byte, in order.
+  static func encode(_ bytes: [UInt8]) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+      out.append(digits[Int(byte >> 4)])
+      out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}

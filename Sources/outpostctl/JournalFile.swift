@@ -1,0 +1,63 @@
+import ArgumentParser
+import OutpostJournal
+
+/// The `--file` option every `journal` subcommand takes.
+struct JournalFileOption: ParsableArguments {
+  /// Path of the journal file.
+  @Option(help: ArgumentHelp("The journal file.", valueName: "path"))
+  var file: String
+}
+
+/// Why a command stopped: a message for the operator and the exit status that tells scripts
+/// what kind of trouble it was.
+struct CommandFailure: Error {
+  /// One or more lines for standard error, without the `outpostctl:` prefix.
+  var message: String
+  /// The process exit status.
+  var status: Int32
+
+  /// Exit status when the file cannot be opened as a journal at all (not a journal, a newer
+  /// format, a size mismatch, missing or unreadable).
+  static let cannotOpen: Int32 = 2
+
+  /// A failure for `error`, which happened on the journal at `path`. Journal messages already
+  /// say what to do; the path is added where they do not name it.
+  init(_ error: any Error, path: String, status: Int32 = 1) {
+    let text = "\(error)"
+    message = text.contains(path) ? text : "\(path): \(text)"
+    self.status = status
+  }
+
+  /// A failure with a message of its own.
+  init(message: String, status: Int32 = 1) {
+    self.message = message
+    self.status = status
+  }
+}
+
+/// Opening journals the way the inspection commands need them.
+enum JournalFile {
+  /// Opens the journal at `path` read-only: recovery runs in memory and nothing is written, so
+  /// inspecting the journal of a running agent never disturbs it.
+  ///
+  /// - Throws: ``CommandFailure`` with status ``CommandFailure/cannotOpen`` when the file is
+  ///   missing, unreadable, not a journal, of a newer format or of the wrong size.
+  static func openForInspection(path: String) throws(CommandFailure) -> RingJournal {
+    do {
+      return try RingJournal.open(storage: FileStorage(path: path), path: path, readOnly: true)
+    } catch {
+      throw CommandFailure(error, path: path, status: CommandFailure.cannotOpen)
+    }
+  }
+}
+
+/// Runs a command's work and turns a ``CommandFailure`` into a message on standard error and
+/// the failure's exit status.
+func reportingFailure(_ work: () throws(CommandFailure) -> Void) throws {
+  do {
+    try work()
+  } catch {
+    StandardStream.error.write("outpostctl: \(error.message)\n")
+    throw ExitCode(error.status)
+  }
+}

@@ -36,7 +36,11 @@ public final class RingJournal {
   /// Tail as of the last checkpoint: the space before it may be overwritten.
   var tail: UInt64
   var checkpointHead: UInt64
+  /// Sequence numbers below this may be handed out: the lease recorded in *both* slots, so
+  /// that losing the newest slot to decay cannot bring back a lower lease.
   var seqLimit: UInt64
+  /// The lease written in the newest slot.
+  var newestLease: UInt64
   var counters: Counters
   var acked: SeqRangeSet
   var pendingGap: CursorSlot.Gap?
@@ -98,6 +102,7 @@ public final class RingJournal {
     head = slot.head
     durableHead = slot.head
     seqLimit = slot.seqLimit
+    newestLease = slot.seqLimit
     nextSeq = slot.nextSeq
     acked = slot.acked
     pendingGap = slot.pendingGap
@@ -269,7 +274,7 @@ public final class RingJournal {
     if head + frameBytes + paddingSlack > checkpointHead + checkpointInterval {
       try writeCheckpoint()
     }
-    if nextSeq + UInt64(entries.count) > seqLimit {
+    while nextSeq + UInt64(entries.count) > seqLimit {
       try writeCheckpoint(minimumLease: UInt64(entries.count))
     }
     var buffer = [UInt8](repeating: 0, count: Int(frameBytes + paddingSlack))
@@ -345,7 +350,7 @@ public final class RingJournal {
 
   /// Appends a gap record for records the cleaner overwrote. Space for it is in the reserve.
   func writeGapRecord(_ gap: CursorSlot.Gap) throws {
-    if nextSeq >= seqLimit { try writeCheckpoint() }
+    while nextSeq >= seqLimit { try writeCheckpoint() }
     let body = RecordBody.journalGap(count: gap.count, firstSeq: gap.firstSeq, lastSeq: gap.lastSeq)
     let record = Record(
       seq: nextSeq, kind: .journalGap, priority: .normal, time: gapTime, body: body.encoded())
@@ -369,7 +374,7 @@ public final class RingJournal {
   func writeCheckpoint(minimumLease: UInt64 = 0) throws {
     if head > durableHead { try syncData() }
     let lease = max(UInt64(superblock.seqLeaseBlock), minimumLease)
-    let newLimit = max(seqLimit, nextSeq + lease)
+    let newLimit = max(newestLease, nextSeq + lease)
     let slot = CursorSlot(
       generation: generation + 1, epoch: superblock.epoch, tail: tail, head: head,
       seqLimit: newLimit, nextSeq: nextSeq, live: counters.live,
@@ -389,6 +394,8 @@ public final class RingJournal {
     }
     generation = slot.generation
     checkpointHead = head
-    seqLimit = newLimit
+    // The older slot now holds the previous lease; both hold at least that much.
+    seqLimit = newestLease
+    newestLease = newLimit
   }
 }

@@ -43,6 +43,8 @@ extension RingJournal {
     let journal = RingJournal(
       storage: storage, superblock: superblock, slot: empty, path: path, readOnly: false,
       configuration: configuration, logger: logger)
+    // Two checkpoints put the first sequence lease in both slots.
+    try journal.writeCheckpoint()
     try journal.writeCheckpoint()
     logger.info(
       "journal created",
@@ -216,7 +218,8 @@ extension RingJournal {
     head = lastGood
     durableHead = lastGood
     if let maxSeq { nextSeq = max(nextSeq, maxSeq + 1) }
-    nextSeq = max(nextSeq, seqLimit)
+    nextSeq = max(nextSeq, newestLease)
+    seqLimit = nextSeq
     if head != checkpointHead || tornBytes > 0 {
       counters.recoveries += 1
       logger.notice(
@@ -299,6 +302,7 @@ extension RingJournal {
     let lease = UInt64(superblock.seqLeaseBlock)
     nextSeq = (maxSeq / lease + 2) * lease
     seqLimit = nextSeq
+    newestLease = nextSeq
     counters.recoveries += 1
     let moved = Set(kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
     if !moved.isEmpty { try dropOriginals(of: moved) }
@@ -309,6 +313,8 @@ extension RingJournal {
   func finishRecovery() throws {
     try guarded {
       try syncData()
+      // Two checkpoints: the fresh lease must be in both slots before it is used.
+      try writeCheckpoint()
       try writeCheckpoint()
       if let pending = pendingGap {
         try makeRoom(for: UInt64(JournalFrame.maxFrameLength))

@@ -28,11 +28,13 @@ struct JournalAppend: ParsableCommand {
       and bulk records are group-committed, synced when --group-commit-ms have passed since \
       the first unsynced record, when 256 records are waiting, and at the end.
 
-      The body is made for the number the journal announces as its next one. When the journal \
-      is full and overwrites unacknowledged records, it writes a gap record first, which takes \
-      that number; the record then gets a later number than its body was made for. Such a \
-      record is reported on standard error and its number is not printed, so every printed \
-      number has exactly the body above.
+      The body is made before the record gets its number, for the number it is expected to \
+      get: the journal's announced next number, plus as many as the previous append was \
+      shifted by. (A full journal that overwrites unacknowledged records writes a gap record \
+      before the append, which takes a number.) A record whose number differs from the \
+      expected one is reported on standard error and its number is not printed, so every \
+      printed number has exactly the body above; an unprinted test record's body may belong \
+      to a nearby number.
 
       Exit status: 0 when all records were appended; 1 when appending failed (for example a \
       journal full of unacknowledged alarms), after printing what did become durable; 2 when \
@@ -121,6 +123,9 @@ struct AppendSession {
   private var unsynced = 0
   /// When the oldest unsynced record was appended (monotonic ms).
   private var unsyncedSince: UInt64 = 0
+  /// How many numbers the journal's own gap records took before the previous append: the
+  /// best guess for the next one, since a full journal keeps writing one per append.
+  private var shift: UInt64 = 0
 
   /// A session appending to `journal`.
   init(journal: RingJournal, priority: Priority, payloadBytes: Int, groupCommitMs: UInt64) {
@@ -153,17 +158,18 @@ struct AppendSession {
 
   private mutating func appendOne() throws {
     let announced = journal.nextSequenceNumber
+    let expected = announced + shift
     let entry = JournalEntry(
       kind: .test, priority: priority, time: RecordClock.now(),
-      body: TestPayload.body(seq: announced, count: payloadBytes))
+      body: TestPayload.body(seq: expected, count: payloadBytes))
     let seq = try journal.append(entry, durable: priority == .alarm)
-    let bodyMatches = seq == announced
+    let bodyMatches = seq == expected
     if !bodyMatches {
       StandardStream.error.write(
-        "outpostctl: \(journal.path): record \(seq) has the body for \(announced): the journal "
-          + "overwrote unacknowledged records and gave \(announced) to its gap record; "
-          + "\(seq) is not printed\n")
+        "outpostctl: \(journal.path): record \(seq) has the body for \(expected) (the journal "
+          + "wrote \(seq - announced) gap records before it), so its number is not printed\n")
     }
+    shift = seq - announced
     if priority == .alarm {
       // The journal synced the alarm before returning.
       if bodyMatches {

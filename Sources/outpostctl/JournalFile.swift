@@ -51,11 +51,12 @@ enum JournalFile {
   }
 }
 
-/// Runs a command's work and turns a ``CommandFailure`` into a message on standard error and
-/// the failure's exit status.
-func reportingFailure(_ work: () throws(CommandFailure) -> Void) throws {
+/// Runs a command's work and returns its result, or turns a ``CommandFailure`` into a message
+/// on standard error and the failure's exit status.
+@discardableResult
+func reportingFailure<Result>(_ work: () throws(CommandFailure) -> Result) throws -> Result {
   do {
-    try work()
+    return try work()
   } catch {
     StandardStream.error.write("outpostctl: \(error.message)\n")
     throw ExitCode(error.status)

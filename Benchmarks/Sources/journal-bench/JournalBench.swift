@@ -49,48 +49,79 @@ enum JournalBench {
 
     var results = Results(batchSizes: options.batchSizes, rounds: options.rounds)
     var sqliteSettings = ""
+    var journalNotes: [String] = []
     let kinds = options.contenders
-    for round in 0..<options.rounds {
-      for batchSize in options.batchSizes {
-        let workload = Workload(batchSize: batchSize)
-        // Each round starts with a different contender, so none always runs on a warm disk.
-        for step in 0..<kinds.count {
-          let kind = kinds[(step + round) % kinds.count]
-          let path = workDirectory.path + "/\(kind)-\(batchSize)-\(round)"
-          let contender: any Contender
-          switch kind {
-          case .journal:
-            contender = try JournalContender(
-              path: path + ".journal", fileSize: options.fileSize, workload: workload,
-              logger: logger)
-          case .raw:
-            contender = try RawContender(
-              path: path + ".raw", fileSize: options.fileSize, workload: workload)
-          case .sqlite:
-            let sqlite = try SQLiteContender(path: path + ".sqlite", workload: workload)
-            sqliteSettings = sqlite.settings
-            contender = sqlite
-          }
-          let sample: Sample
-          do {
-            sample = try measure(
-              contender, batchSize: batchSize, seconds: options.seconds, cap: options.recordCap)
-          } catch {
-            try? contender.finish()
-            throw error
-          }
-          try contender.finish()
-          results.add(sample, kind: kind, batchSize: batchSize)
-          printError(
-            "round \(round + 1)/\(options.rounds) batch \(batchSize) \(kind): "
-              + "\(sample.records) records in \(fixed(sample.seconds, 2)) s = "
-              + "\(fixed(sample.recordsPerSecond, 0)) rec/s")
+    for batchSize in options.batchSizes {
+      let workload = Workload(batchSize: batchSize)
+      // Every contender keeps its file across the rounds, so a long run laps the journal's ring
+      // and measures its steady state; the rounds interleave the contenders, each round starting
+      // with a different one, so disk warm-up and background load spread over all of them.
+      var contenders: [(kind: ContenderKind, contender: any Contender)] = []
+      defer {
+        for entry in contenders { try? entry.contender.finish() }
+      }
+      for kind in kinds {
+        let path = workDirectory.path + "/\(kind)-\(batchSize)"
+        switch kind {
+        case .journal:
+          contenders.append(
+            (
+              kind,
+              try JournalContender(
+                path: path + ".journal", fileSize: options.fileSize, workload: workload,
+                prefill: options.prefill, logger: logger)
+            ))
+        case .raw:
+          contenders.append(
+            (
+              kind,
+              try RawContender(path: path + ".raw", fileSize: options.fileSize, workload: workload)
+            ))
+        case .sqlite:
+          let sqlite = try SQLiteContender(path: path + ".sqlite", workload: workload)
+          sqliteSettings = sqlite.settings
+          contenders.append((kind, sqlite))
         }
+      }
+      for round in 0..<options.rounds {
+        // The disk's flush latency on a shared virtual machine changes by an order of magnitude
+        // from one second to the next, so the contenders take turns in short slices (each round
+        // starting with a different one) until each has run for its time: every contender sees
+        // the same mix of fast and slow periods.
+        var totals = [Sample](repeating: Sample(records: 0, seconds: 0), count: contenders.count)
+        var finished = [Bool](repeating: false, count: contenders.count)
+        var turn = round
+        while finished.contains(false) {
+          let index = turn % contenders.count
+          turn += 1
+          guard !finished[index] else { continue }
+          let sample = try measure(
+            contenders[index].contender, batchSize: batchSize,
+            seconds: min(options.sliceSeconds, options.seconds - totals[index].seconds),
+            cap: options.recordCap.map { $0 - totals[index].records })
+          totals[index].records += sample.records
+          totals[index].seconds += sample.seconds
+          finished[index] =
+            totals[index].seconds >= options.seconds
+            || totals[index].records >= (options.recordCap ?? Int.max)
+        }
+        for (index, entry) in contenders.enumerated() {
+          let total = totals[index]
+          results.add(total, kind: entry.kind, batchSize: batchSize)
+          printError(
+            "batch \(batchSize) round \(round + 1)/\(options.rounds) \(entry.kind): "
+              + "\(total.records) records in \(fixed(total.seconds, 2)) s = "
+              + "\(fixed(total.recordsPerSecond, 0)) rec/s")
+        }
+      }
+      for case let (_, journal as JournalContender) in contenders {
+        journalNotes.append("batch \(batchSize): " + (try journal.summary()))
       }
     }
 
     let report = Report(
-      options: options, machine: machine, sqliteSettings: sqliteSettings, results: results)
+      options: options, machine: machine, sqliteSettings: sqliteSettings,
+      journalNotes: journalNotes, results: results)
     print(report.text, terminator: "")
     return report.allPassed
   }

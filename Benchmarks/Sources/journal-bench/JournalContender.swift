@@ -18,7 +18,10 @@ final class JournalContender: Contender {
   let journal: RingJournal
   let entries: [JournalEntry]
 
-  init(path: String, fileSize: UInt64, workload: Workload, logger: Logger) throws {
+  /// - Parameter prefill: lap the ring once with acknowledged records before the measurement,
+  ///   so that every measured append finds the ring full and the cleaner at work, as on a box
+  ///   that has been recording for a while.
+  init(path: String, fileSize: UInt64, workload: Workload, prefill: Bool, logger: Logger) throws {
     self.path = path
     let storage = try FileStorage.create(path: path, size: fileSize)
     journal = try RingJournal.create(storage: storage, path: path, logger: logger)
@@ -26,11 +29,34 @@ final class JournalContender: Contender {
       JournalEntry(
         kind: Workload.kind, priority: Workload.priority, time: Workload.time, body: body)
     }
+    if prefill {
+      let filler = [JournalEntry](
+        repeating: JournalEntry(
+          kind: Workload.kind, priority: Workload.priority, time: Workload.time,
+          body: workload.bodies[0]),
+        count: 2048)
+      let lap = journal.ringSize / UInt64(Self.framedBytesPerRecord) + 1
+      while journal.nextSequenceNumber < lap {
+        let seqs = try journal.append(contentsOf: filler, durable: false)
+        try journal.acknowledge(seqs.first!...seqs.last!)
+      }
+      try journal.checkpoint()
+    }
   }
 
   func writeDurableBatch() throws {
     let seqs = try journal.append(contentsOf: entries, durable: true)
     try journal.acknowledge(seqs.first!...seqs.last!)
+  }
+
+  /// What the run did to the ring: laps, checkpoints, and anything the cleaner had to drop or
+  /// move (nothing, when every record is acknowledged as it is written).
+  func summary() throws -> String {
+    let stats = try journal.statistics()
+    let laps = Double(stats.head) / Double(stats.ringBytes)
+    return "\(stats.nextSeq) records, \(fixed(laps, 2)) laps of the \(stats.ringBytes >> 20) MiB "
+      + "ring, \(stats.generation) checkpoints, \(stats.droppedUnacknowledged) dropped, "
+      + "\(stats.relocatedRecords) relocated, \(stats.gapRecords) gap records"
   }
 
   func finish() throws {

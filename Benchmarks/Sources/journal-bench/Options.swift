@@ -14,12 +14,17 @@ struct Options {
   var seconds = 3.0
   /// Records each case writes at most; `nil` for no cap.
   var recordCap: Int?
-  /// Rounds; each round runs every case once, contenders in a rotated order.
+  /// Rounds; in each, every contender runs for `seconds`, the contenders taking turns in slices
+  /// of `sliceSeconds`, starting with a different one each round.
   var rounds = 3
+  /// Seconds a contender runs before the next one takes its turn.
+  var sliceSeconds = 0.1
   /// Batch sizes, in records per durable write.
   var batchSizes = [1, 16, 256]
   /// Bytes of the journal file and of the raw baseline's file.
   var fileSize: UInt64 = 64 << 20
+  /// Lap the journal's ring once with acknowledged records before measuring it.
+  var prefill = true
   /// Exit with status 1 when any bar fails.
   var check = false
   /// Contenders to run; fewer than all (for profiling one with strace or perf) gives no bars.
@@ -27,7 +32,8 @@ struct Options {
 
   static let usage = """
     usage: journal-bench [--dir DIR] [--seconds S] [--records N] [--rounds R]
-                         [--batches 1,16,256] [--file-mib M] [--check]
+                         [--slice-ms MS] [--batches 1,16,256] [--file-mib M]
+                         [--no-prefill] [--check]
                          [--only journal|raw|sqlite]
 
     Measures durable appends of 64-byte records: the Outpost journal, raw pwrite+fdatasync of
@@ -35,11 +41,16 @@ struct Options {
 
       --dir DIR        directory for the test files, on the disk to measure
                        (default: a new directory under ./.bench-tmp/, removed afterwards)
-      --seconds S      seconds per case (default 3)
-      --records N      at most N records per case
-      --rounds R       rounds, contenders in rotating order; the median is reported (default 3)
+      --seconds S      seconds each contender runs per round and batch size (default 3)
+      --records N      at most N records per contender, round and batch size
+      --rounds R       rounds per batch size; the median is reported (default 3)
+      --slice-ms MS    the contenders take turns every MS milliseconds, so that all see the
+                       same disk conditions (default 100)
       --batches LIST   comma-separated batch sizes (default 1,16,256)
       --file-mib M     size of the journal file and the raw file in MiB (default 64)
+      --no-prefill     measure a fresh journal; by default its ring is first lapped once with
+                       acknowledged records, so that the measurement sees the steady state of
+                       a box that has been recording for a while (the cleaner at work)
       --check          exit with status 1 if any bar fails
       --only KIND      run one contender only (for profiling); no bars are judged
     """
@@ -62,6 +73,8 @@ struct Options {
           throw UsageError("--seconds wants a positive number, not \(text)")
         }
         options.seconds = seconds
+      case "--slice-ms":
+        options.sliceSeconds = Double(try positive(try value(for: flag), flag)) / 1000
       case "--records":
         options.recordCap = try positive(try value(for: flag), flag)
       case "--rounds":
@@ -76,6 +89,8 @@ struct Options {
         options.batchSizes = sizes
       case "--file-mib":
         options.fileSize = UInt64(try positive(try value(for: flag), flag)) << 20
+      case "--no-prefill":
+        options.prefill = false
       case "--check":
         options.check = true
       case "--only":

@@ -45,6 +45,7 @@ struct Report {
   let options: Options
   let machine: Machine
   let sqliteSettings: String
+  let journalNotes: [String]
   let results: Results
 
   struct Row {
@@ -91,8 +92,14 @@ struct Report {
     var perCase = "\(fixed(options.seconds, 1)) s"
     if let cap = options.recordCap { perCase += " or \(cap) records" }
     out +=
-      "- each case \(perCase); \(results.rounds) rounds in rotating order, median shown; "
-      + "journal and raw files \(options.fileSize >> 20) MiB, preallocated and zero-filled\n\n"
+      "- \(results.rounds) rounds per batch size, each running every contender for \(perCase) "
+      + "in turns of \(fixed(options.sliceSeconds * 1000, 0)) ms (rotating which goes first); "
+      + "median of the rounds shown; each contender keeps its file across the rounds; "
+      + "journal and raw files \(options.fileSize >> 20) MiB, preallocated and zero-filled; "
+      + (options.prefill
+        ? "the journal's ring lapped once with acknowledged records before measuring "
+          + "(steady state: every append finds the ring full)\n\n"
+        : "the journal starts empty (--no-prefill)\n\n")
 
     if options.contenders.count < ContenderKind.allCases.count {
       out += "Only \(options.contenders.map(String.init(describing:)).joined(separator: ", ")) "
@@ -111,6 +118,10 @@ struct Report {
         }
         out += "| \(batch) | \(kind) | " + rates.joined(separator: " | ") + " |\n"
       }
+    }
+    if !journalNotes.isEmpty {
+      out += "\nThe journal after each batch size's rounds:\n\n"
+      out += journalNotes.map { "- \($0)\n" }.joined()
     }
     return out
   }

@@ -1,0 +1,185 @@
+import Glibc
+import Testing
+
+/// A child process started with `posix_spawn`, its standard output on a pipe we read.
+///
+/// Children get a fixed, minimal environment rather than ours: other suites in this test process
+/// change the environment from other threads, and reading it while they do would be a race.
+final class ChildProcess {
+  /// The child's process id.
+  let pid: pid_t
+  private var outputFD: Int32
+  private var errorFD: Int32
+  private var waited = false
+  /// Everything read from the child's standard output so far.
+  private(set) var output: [UInt8] = []
+  /// Everything read from the child's standard error so far (empty when it went to a file).
+  private(set) var errorOutput: [UInt8] = []
+
+  /// How the child ended.
+  enum Ending: Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signalled(Int32)
+
+    var description: String {
+      switch self {
+      case .exited(let status): "exit status \(status)"
+      case .signalled(let signal): "signal \(signal)"
+      }
+    }
+  }
+
+  /// Starts `executable` with `arguments`. Standard output goes to a pipe; standard error to a
+  /// second pipe, or to the file `errorPath` when given (so a child we kill cannot block on it).
+  init(_ executable: String, _ arguments: [String], errorPath: String? = nil) throws {
+    var out: [Int32] = [-1, -1]
+    var err: [Int32] = [-1, -1]
+    guard pipe2(&out, O_CLOEXEC) == 0 else { throw SpawnError("pipe2", errno: errno) }
+    if errorPath == nil {
+      guard pipe2(&err, O_CLOEXEC) == 0 else {
+        let e = errno
+        close(out[0])
+        close(out[1])
+        throw SpawnError("pipe2", errno: e)
+      }
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+    if let errorPath {
+      posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    } else {
+      posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+    }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = ["LC_ALL=C"].map { strdup($0) } + [nil]
+    defer {
+      for pointer in argv + envp { free(pointer) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    close(out[1])
+    if errorPath == nil { close(err[1]) }
+    guard rc == 0 else {
+      close(out[0])
+      if errorPath == nil { close(err[0]) }
+      throw SpawnError("posix_spawn \(executable)", errno: rc)
+    }
+    self.pid = pid
+    outputFD = out[0]
+    errorFD = errorPath == nil ? err[0] : -1
+  }
+
+  deinit {
+    if outputFD >= 0 { close(outputFD) }
+    if errorFD >= 0 { close(errorFD) }
+    if !waited {
+      kill(pid, SIGKILL)
+      var status: Int32 = 0
+      _ = waitpid(pid, &status, 0)
+    }
+  }
+
+  /// Reads whatever the child writes until both streams are closed or `deadline` (monotonic
+  /// ms, see ``monotonicMs()``) passes.
+  ///
+  /// - Returns: true when both streams reached end of file.
+  @discardableResult
+  func read(until deadline: UInt64) -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while outputFD >= 0 || errorFD >= 0 {
+      let now = monotonicMs()
+      if now >= deadline { return false }
+      var fds = [pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)]
+      if errorFD >= 0 { fds.append(pollfd(fd: errorFD, events: Int16(POLLIN), revents: 0)) }
+      let ready = poll(&fds, nfds_t(fds.count), Int32(min(deadline - now, 1000)))
+      if ready < 0 {
+        if errno == EINTR { continue }
+        return false
+      }
+      for entry in fds where entry.revents != 0 && entry.fd >= 0 {
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(entry.fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+          if entry.fd == outputFD {
+            output.append(contentsOf: buffer[0..<n])
+          } else {
+            errorOutput.append(contentsOf: buffer[0..<n])
+          }
+        } else if n == 0 || errno != EINTR {
+          close(entry.fd)
+          if entry.fd == outputFD { outputFD = -1 } else { errorFD = -1 }
+        }
+      }
+    }
+    return true
+  }
+
+  /// Sends `signal` to the child.
+  func signal(_ signal: Int32) {
+    kill(pid, signal)
+  }
+
+  /// Waits for the child to end and reaps it.
+  func wait() -> Ending {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    waited = true
+    // The wait-status layout of Linux: signal number in the low 7 bits, exit status above.
+    if status & 0x7F == 0 { return .exited((status >> 8) & 0xFF) }
+    return .signalled(status & 0x7F)
+  }
+
+  /// The complete lines of standard output; a trailing line without its newline is left out,
+  /// as the child may have been killed while writing it.
+  var completeOutputLines: [String] {
+    guard let lastNewline = output.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+    return output[..<lastNewline].split(
+      separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false
+    ).map { String(decoding: $0, as: UTF8.self) }
+  }
+}
+
+/// What a finished child printed and how it ended.
+struct ChildResult {
+  var ending: ChildProcess.Ending
+  var output: String
+  var errorOutput: String
+  /// Standard output split into lines, without the final empty one.
+  var lines: [String] {
+    output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+  }
+}
+
+/// Runs `executable` to the end, killing it if it runs longer than `timeoutMs`.
+func runChild(_ executable: String, _ arguments: [String], timeoutMs: UInt64 = 60_000) throws
+  -> ChildResult
+{
+  let child = try ChildProcess(executable, arguments)
+  let finished = child.read(until: monotonicMs() + timeoutMs)
+  if !finished { child.signal(SIGKILL) }
+  let ending = child.wait()
+  if !finished {
+    throw SpawnError("\(executable) \(arguments) ran longer than \(timeoutMs) ms", errno: 0)
+  }
+  return ChildResult(
+    ending: ending, output: String(decoding: child.output, as: UTF8.self),
+    errorOutput: String(decoding: child.errorOutput, as: UTF8.self))
+}
+
+/// Starting or running a child failed.
+struct SpawnError: Error, CustomStringConvertible {
+  var description: String
+
+  init(_ what: String, errno: Int32) {
+    description = errno == 0 ? what : "\(what): \(String(cString: strerror(errno)))"
+  }
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`.
+func monotonicMs() -> UInt64 {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return UInt64(t.tv_sec) * 1000 + UInt64(t.tv_nsec) / 1_000_000
+}

@@ -29,6 +29,6 @@ let package = Package(
         .enableUpcomingFeature("ExistentialAny"),
         .treatAllWarnings(as: .error),
       ]
-    )
+    ),
   ]
 )

@@ -10,7 +10,8 @@ import OutpostCore
 /// meets is either reclaimed (allowed at the current level) or moved to the head with its
 /// sequence number, time and body unchanged. The level is the lowest whose victims exist, so an
 /// unacknowledged record is never overwritten while an acknowledged one is still in the ring,
-/// and no normal record while a bulk one is. Each step ends with `fdatasync` of the moved
+/// and no normal record while a bulk one is. An overwritten gap record's content is carried into
+/// the next gap record, so gap records never pile up nor lose a count. Each step ends with `fdatasync` of the moved
 /// records and then a checkpoint that moves the tail, so a crash at any point leaves every
 /// record either at its old place or durable at its new one (recovery removes the old copy of
 /// a record whose move was not yet checkpointed).
@@ -99,8 +100,15 @@ extension RingJournal {
           || (record.priority == .normal && level >= 2)
         {
           counters.live[p] -= 1
-          counters.droppedUnacked += 1
-          gap = Self.widen(gap, with: record.seq)
+          if record.kind == .journalGap,
+            case .journalGap(let count, let first, let last)? = try? record.decodedBody()
+          {
+            // An undelivered gap record is not lost: what it said is carried into the next.
+            pendingGap = Self.merge(pendingGap, CursorSlot.Gap(count: count, firstSeq: first, lastSeq: last))
+          } else {
+            counters.droppedUnacked += 1
+            gap = Self.widen(gap, with: record.seq)
+          }
         } else {
           let length = UInt64(decoded.length)
           guard moved + length <= moveBudget else { break scan }
@@ -116,11 +124,25 @@ extension RingJournal {
     }
     if head > durableHead { try syncData() }
     tail = cleanTail
+    // The checkpoint carries the pending gap, so the loss is on record before the space is
+    // reused; the gap record itself is written at the next sync (one per group commit).
     try writeCheckpoint()
-    if let pending = pendingGap {
-      try writeGapRecord(pending)
-      pendingGap = nil
+  }
+
+  /// Writes the gap record owed for records the cleaner overwrote, if any. When the ring holds
+  /// nothing but unacknowledged alarms the gap stays pending (it is in every checkpoint) until
+  /// there is room: a gap record never displaces an alarm nor fails the append that needed it.
+  func emitPendingGap() throws {
+    guard pendingGap != nil else { return }
+    do {
+      // Making room may overwrite more, which only widens the pending gap.
+      try makeRoom(for: 2 * UInt64(JournalFrame.maxFrameLength))
+    } catch JournalError.fullOfUnacknowledgedAlarms {
+      return
     }
+    guard let pending = pendingGap else { return }
+    try writeGapRecord(pending)
+    pendingGap = nil
   }
 
   /// Counts bytes that held no valid frame as quarantined: they are skipped by every reader and

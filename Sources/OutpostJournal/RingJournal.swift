@@ -166,8 +166,11 @@ public final class RingJournal {
   /// Makes every appended record durable.
   public func sync() throws {
     try checkWritable()
-    guard head > durableHead else { return }
-    try guarded { () throws in try syncData() }
+    guard head > durableHead || pendingGap != nil else { return }
+    try guarded { () throws in
+      try emitPendingGap()
+      try syncData()
+    }
   }
 
   /// Marks records as acknowledged by the upstream. Acknowledgements may arrive in any order;
@@ -195,7 +198,10 @@ public final class RingJournal {
   /// durable).
   public func checkpoint() throws {
     try checkWritable()
-    try guarded { () throws in try writeCheckpoint() }
+    try guarded { () throws in
+      try emitPendingGap()
+      try writeCheckpoint()
+    }
   }
 
   /// Syncs and checkpoints. The journal may still be used afterwards.

@@ -316,10 +316,8 @@ extension RingJournal {
       // Two checkpoints: the fresh lease must be in both slots before it is used.
       try writeCheckpoint()
       try writeCheckpoint()
-      if let pending = pendingGap {
-        try makeRoom(for: UInt64(JournalFrame.maxFrameLength))
-        try writeGapRecord(pending)
-        pendingGap = nil
+      if pendingGap != nil {
+        try emitPendingGap()
         try writeCheckpoint()
       }
     }

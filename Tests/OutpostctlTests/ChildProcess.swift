@@ -1,5 +1,11 @@
 import Glibc
+import Synchronization
 import Testing
+
+/// Held from creating a child's pipes until it is spawned. Glibc's Swift overlay has no
+/// `pipe2`, so the pipes get close-on-exec just after they are made; without the lock a child
+/// spawned by a test on another thread in between would inherit them and keep them open.
+private let spawnLock = Mutex(())
 
 /// A child process started with `posix_spawn`, its standard output on a pipe we read.
 ///
@@ -34,42 +40,56 @@ final class ChildProcess {
   init(_ executable: String, _ arguments: [String], errorPath: String? = nil) throws {
     var out: [Int32] = [-1, -1]
     var err: [Int32] = [-1, -1]
-    guard pipe2(&out, O_CLOEXEC) == 0 else { throw SpawnError("pipe2", errno: errno) }
-    if errorPath == nil {
-      guard pipe2(&err, O_CLOEXEC) == 0 else {
-        let e = errno
-        close(out[0])
-        close(out[1])
-        throw SpawnError("pipe2", errno: e)
+    let pid = try spawnLock.withLock { _ throws -> pid_t in
+      guard Self.makePipe(&out) else { throw SpawnError("pipe", errno: errno) }
+      if errorPath == nil {
+        guard Self.makePipe(&err) else {
+          let e = errno
+          close(out[0])
+          close(out[1])
+          throw SpawnError("pipe", errno: e)
+        }
       }
-    }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-    if let errorPath {
-      posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    } else {
-      posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-    }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = ["LC_ALL=C"].map { strdup($0) } + [nil]
-    defer {
-      for pointer in argv + envp { free(pointer) }
-    }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-    close(out[1])
-    if errorPath == nil { close(err[1]) }
-    guard rc == 0 else {
-      close(out[0])
-      if errorPath == nil { close(err[0]) }
-      throw SpawnError("posix_spawn \(executable)", errno: rc)
+      var actions = posix_spawn_file_actions_t()
+      posix_spawn_file_actions_init(&actions)
+      defer { posix_spawn_file_actions_destroy(&actions) }
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+      posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+      if let errorPath {
+        _ = errorPath.withCString { path in
+          posix_spawn_file_actions_addopen(&actions, 2, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+      } else {
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+      }
+      let argv: [UnsafeMutablePointer<CChar>?] =
+        ([executable] + arguments).map { value in value.withCString { strdup($0) } } + [nil]
+      let envp: [UnsafeMutablePointer<CChar>?] = [strdup("LC_ALL=C"), nil]
+      defer {
+        for pointer in argv + envp { free(pointer) }
+      }
+      var pid: pid_t = 0
+      let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+      close(out[1])
+      if errorPath == nil { close(err[1]) }
+      guard rc == 0 else {
+        close(out[0])
+        if errorPath == nil { close(err[0]) }
+        throw SpawnError("posix_spawn \(executable)", errno: rc)
+      }
+      return pid
     }
     self.pid = pid
     outputFD = out[0]
     errorFD = errorPath == nil ? err[0] : -1
+  }
+
+  /// A pipe whose ends are closed in every child (the child's standard streams are dup2 copies).
+  private static func makePipe(_ fds: inout [Int32]) -> Bool {
+    guard pipe(&fds) == 0 else { return false }
+    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+    return true
   }
 
   deinit {

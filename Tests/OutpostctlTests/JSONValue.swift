@@ -1,0 +1,219 @@
+/// A parsed JSON value, enough to check what `outpostctl` prints. Numbers keep their text, so
+/// 64-bit integers come through exactly.
+enum JSONValue: Equatable {
+  case object([String: JSONValue])
+  case array([JSONValue])
+  case string(String)
+  case number(String)
+  case bool(Bool)
+  case null
+
+  /// Parses one complete JSON text; nil when it is not valid JSON or has trailing bytes.
+  init?(parsing text: String) {
+    var parser = JSONParser(bytes: Array(text.utf8))
+    guard let value = parser.value() else { return nil }
+    parser.skipSpace()
+    guard parser.atEnd else { return nil }
+    self = value
+  }
+
+  /// The member `key` of an object; nil for other values and missing keys.
+  subscript(key: String) -> JSONValue? {
+    if case .object(let members) = self { return members[key] }
+    return nil
+  }
+
+  /// The value as an unsigned integer, when it is one.
+  var uint64: UInt64? {
+    if case .number(let text) = self { return UInt64(text) }
+    return nil
+  }
+
+  /// The value as a signed integer, when it is one.
+  var int64: Int64? {
+    if case .number(let text) = self { return Int64(text) }
+    return nil
+  }
+
+  /// The string, when the value is one.
+  var string: String? {
+    if case .string(let text) = self { return text }
+    return nil
+  }
+
+  /// The boolean, when the value is one.
+  var bool: Bool? {
+    if case .bool(let flag) = self { return flag }
+    return nil
+  }
+
+  /// The members, when the value is an object.
+  var members: [String: JSONValue]? {
+    if case .object(let members) = self { return members }
+    return nil
+  }
+}
+
+/// A strict recursive-descent parser over UTF-8 bytes (RFC 8259).
+private struct JSONParser {
+  let bytes: [UInt8]
+  var at = 0
+
+  var atEnd: Bool { at == bytes.count }
+
+  mutating func skipSpace() {
+    while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 }
+  }
+
+  mutating func value() -> JSONValue? {
+    skipSpace()
+    guard at < bytes.count else { return nil }
+    switch bytes[at] {
+    case UInt8(ascii: "{"): return object()
+    case UInt8(ascii: "["): return array()
+    case UInt8(ascii: "\""): return string().map(JSONValue.string)
+    case UInt8(ascii: "t"): return literal("true", .bool(true))
+    case UInt8(ascii: "f"): return literal("false", .bool(false))
+    case UInt8(ascii: "n"): return literal("null", .null)
+    default: return number()
+    }
+  }
+
+  mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
+    let expected = Array(word.utf8)
+    guard at + expected.count <= bytes.count, Array(bytes[at..<(at + expected.count)]) == expected
+    else { return nil }
+    at += expected.count
+    return value
+  }
+
+  mutating func object() -> JSONValue? {
+    at += 1
+    var members: [String: JSONValue] = [:]
+    skipSpace()
+    if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
+      at += 1
+      return .object(members)
+    }
+    while true {
+      skipSpace()
+      guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string() else {
+        return nil
+      }
+      skipSpace()
+      guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return nil }
+      at += 1
+      guard let member = value(), members[key] == nil else { return nil }
+      members[key] = member
+      skipSpace()
+      guard at < bytes.count else { return nil }
+      if bytes[at] == UInt8(ascii: ",") {
+        at += 1
+      } else if bytes[at] == UInt8(ascii: "}") {
+        at += 1
+        return .object(members)
+      } else {
+        return nil
+      }
+    }
+  }
+
+  mutating func array() -> JSONValue? {
+    at += 1
+    var elements: [JSONValue] = []
+    skipSpace()
+    if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
+      at += 1
+      return .array(elements)
+    }
+    while true {
+      guard let element = value() else { return nil }
+      elements.append(element)
+      skipSpace()
+      guard at < bytes.count else { return nil }
+      if bytes[at] == UInt8(ascii: ",") {
+        at += 1
+      } else if bytes[at] == UInt8(ascii: "]") {
+        at += 1
+        return .array(elements)
+      } else {
+        return nil
+      }
+    }
+  }
+
+  mutating func string() -> String? {
+    at += 1
+    var scalars = String.UnicodeScalarView()
+    var run: [UInt8] = []
+    func flush() {
+      scalars.append(contentsOf: String(decoding: run, as: UTF8.self).unicodeScalars)
+      run.removeAll()
+    }
+    while at < bytes.count {
+      let byte = bytes[at]
+      at += 1
+      switch byte {
+      case UInt8(ascii: "\""):
+        flush()
+        return String(scalars)
+      case 0..<0x20:
+        return nil
+      case UInt8(ascii: "\\"):
+        flush()
+        guard at < bytes.count else { return nil }
+        let escape = bytes[at]
+        at += 1
+        switch escape {
+        case UInt8(ascii: "\""): scalars.append("\"")
+        case UInt8(ascii: "\\"): scalars.append("\\")
+        case UInt8(ascii: "/"): scalars.append("/")
+        case UInt8(ascii: "b"): scalars.append("\u{08}")
+        case UInt8(ascii: "f"): scalars.append("\u{0C}")
+        case UInt8(ascii: "n"): scalars.append("\n")
+        case UInt8(ascii: "r"): scalars.append("\r")
+        case UInt8(ascii: "t"): scalars.append("\t")
+        case UInt8(ascii: "u"):
+          guard var code = hex4() else { return nil }
+          if (0xD800..<0xDC00).contains(code) {
+            guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"),
+              bytes[at + 1] == UInt8(ascii: "u")
+            else { return nil }
+            at += 2
+            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+          }
+          guard let scalar = Unicode.Scalar(code) else { return nil }
+          scalars.append(scalar)
+        default:
+          return nil
+        }
+      default:
+        run.append(byte)
+      }
+    }
+    return nil
+  }
+
+  mutating func hex4() -> UInt32? {
+    guard at + 4 <= bytes.count,
+      let code = UInt32(String(decoding: bytes[at..<(at + 4)], as: UTF8.self), radix: 16)
+    else { return nil }
+    at += 4
+    return code
+  }
+
+  mutating func number() -> JSONValue? {
+    let start = at
+    if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
+    let digitsStart = at
+    while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) {
+      at += 1
+    }
+    guard at > digitsStart else { return nil }
+    if bytes[digitsStart] == UInt8(ascii: "0") && at - digitsStart > 1 { return nil }
+    // Fractions and exponents are valid JSON but never printed by outpostctl: refuse them, so a
+    // stray float in the output fails the test.
+    return .number(String(decoding: bytes[start..<at], as: UTF8.self))
+  }
+}

@@ -1,0 +1,105 @@
+import Glibc
+import Testing
+
+/// The real `outpostctl` binary, built into the same products directory as this test bundle
+/// (`swift build --build-tests` builds every product of the package).
+enum Outpostctl {
+  /// The binary's path.
+  ///
+  /// - Throws: when it is not there, saying where it was looked for and how to build it.
+  static func path() throws -> String {
+    var candidates: [String] = []
+    if let exe = resolvedLink("/proc/self/exe") { candidates.append(directory(of: exe)) }
+    if let first = CommandLine.arguments.first, first.contains("/") {
+      candidates.append(directory(of: first))
+    }
+    for directory in candidates {
+      let binary = directory + "/outpostctl"
+      if access(binary, X_OK) == 0 { return binary }
+    }
+    throw SpawnError(
+      "outpostctl not found in \(candidates) (the test bundle's products directory); "
+        + "build it first with `swift build --build-tests`", errno: 0)
+  }
+
+  /// Runs `outpostctl` with `arguments` to the end.
+  static func run(_ arguments: [String]) throws -> ChildResult {
+    try runChild(path(), arguments)
+  }
+
+  private static func resolvedLink(_ path: String) -> String? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink(path, &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  private static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+  }
+}
+
+/// A directory under `$TMPDIR` (or `/tmp`) for one test, removed with everything in it by
+/// ``remove()``.
+struct TemporaryDirectory {
+  /// The directory's path.
+  let path: String
+
+  /// Creates a fresh directory named after `label`.
+  init(_ label: String) throws {
+    var template = Array("/tmp/outpostctl-\(label)-XXXXXX".utf8CString)
+    guard mkdtemp(&template) != nil else { throw SpawnError("mkdtemp", errno: errno) }
+    path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+  }
+
+  /// `name` inside the directory.
+  func file(_ name: String) -> String { path + "/" + name }
+
+  /// Removes the directory and the files in it (it holds no subdirectories).
+  func remove() {
+    if let dir = opendir(path) {
+      while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+        if name != "." && name != ".." { unlink(file(name)) }
+      }
+      closedir(dir)
+    }
+    rmdir(path)
+  }
+}
+
+/// Whole-file reads and writes for preparing damaged and foreign files.
+enum FileBytes {
+  /// The file's bytes.
+  static func read(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SpawnError("open \(path)", errno: errno) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { throw SpawnError("read \(path)", errno: errno) }
+      if n == 0 { return bytes }
+      bytes.append(contentsOf: chunk[0..<n])
+    }
+  }
+
+  /// Replaces the file with `bytes`.
+  static func write(_ bytes: [UInt8], to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw SpawnError("open \(path)", errno: errno) }
+    defer { close(fd) }
+    var done = 0
+    while done < bytes.count {
+      let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw SpawnError("write \(path)", errno: errno) }
+      done += n
+    }
+  }
+}

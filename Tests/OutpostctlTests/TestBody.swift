@@ -1,0 +1,33 @@
+/// The body `outpostctl journal append` documents for a test record, written out again here
+/// from the help text rather than shared with the tool, so a change to either shows.
+///
+/// Byte i of the body for `seq` is
+/// `UInt8(truncatingIfNeeded: (seq &* 0x9E3779B97F4A7C15) >> ((i % 8) * 8)) ^ UInt8(truncatingIfNeeded: i)`.
+func documentedBody(seq: UInt64, count: Int) -> [UInt8] {
+  (0..<count).map { i in
+    UInt8(truncatingIfNeeded: (seq &* 0x9E37_79B9_7F4A_7C15) >> UInt64((i % 8) * 8))
+      ^ UInt8(truncatingIfNeeded: i)
+  }
+}
+
+/// `bytes` as lower-case hex, as `journal dump --json` prints bodies.
+func hex(_ bytes: [UInt8]) -> String {
+  let digits = Array("0123456789abcdef")
+  return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] })
+}
+
+/// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+  private var state: UInt64
+
+  /// A generator that yields the same numbers for the same `seed`.
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

@@ -110,7 +110,9 @@ public enum JournalFrame {
     -> [UInt8]
   {
     var bytes = [UInt8](repeating: 0, count: frameLength(bodyLength: record.body.count))
-    bytes.withUnsafeMutableBytes { _ = encode(record, logicalOffset: logicalOffset, relocated: relocated, into: $0) }
+    bytes.withUnsafeMutableBytes {
+      _ = encode(record, logicalOffset: logicalOffset, relocated: relocated, into: $0)
+    }
     return bytes
   }
 

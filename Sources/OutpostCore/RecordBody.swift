@@ -334,7 +334,8 @@ extension ByteReader {
   fileprivate mutating func readPosition() throws(RecordBodyError) -> Position {
     let present = try readByte()
     var p = Position(
-      latitudeE7: try read(littleEndian: Int32.self), longitudeE7: try read(littleEndian: Int32.self))
+      latitudeE7: try read(littleEndian: Int32.self),
+      longitudeE7: try read(littleEndian: Int32.self))
     if present & 1 != 0 { p.altitudeDm = Int32(truncatingIfNeeded: try readSignedVarint()) }
     if present & 2 != 0 { p.speedCmPerS = UInt32(truncatingIfNeeded: try readVarint()) }
     if present & 4 != 0 { p.headingCdeg = UInt16(truncatingIfNeeded: try readVarint()) }

@@ -79,7 +79,8 @@ public final class FileStorage: JournalStorage {
   {
     var done = 0
     while done < buffer.count {
-      let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+      let n = pread(
+        fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
       if n < 0 {
         if errno == EINTR { continue }
         throw StorageError(.read, offset: offset + UInt64(done), errno: errno, path: path)

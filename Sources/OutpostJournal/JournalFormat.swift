@@ -55,7 +55,8 @@ struct Superblock: Equatable {
   static func decode(_ b: UnsafeRawBufferPointer) -> Result<Superblock, DecodeFailure> {
     guard b.count >= encodedLength, b.loadLE(UInt64.self, at: 0) == JournalFormat.superblockMagic
     else { return .failure(.notAJournal) }
-    guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<64])) == b.loadLE(UInt32.self, at: 64)
+    guard
+      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<64])) == b.loadLE(UInt32.self, at: 64)
     else { return .failure(.damaged) }
     let version = b.loadLE(UInt32.self, at: 8)
     guard version <= JournalFormat.version else { return .failure(.newerVersion(version)) }
@@ -144,7 +145,8 @@ struct CursorSlot: Equatable {
     let end = JournalFormat.blockSize - 4
     guard b.count >= JournalFormat.blockSize,
       b.loadLE(UInt64.self, at: 0) == JournalFormat.slotMagic,
-      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<end])) == b.loadLE(UInt32.self, at: end),
+      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<end]))
+        == b.loadLE(UInt32.self, at: end),
       b.loadLE(UInt32.self, at: 8) <= JournalFormat.version
     else { return nil }
     let rangeCount = Int(b.loadLE(UInt16.self, at: 160))
@@ -161,14 +163,18 @@ struct CursorSlot: Equatable {
       generation: b.loadLE(UInt64.self, at: 16), epoch: b.loadLE(UInt64.self, at: 24),
       tail: b.loadLE(UInt64.self, at: 32), head: b.loadLE(UInt64.self, at: 40),
       seqLimit: b.loadLE(UInt64.self, at: 48), nextSeq: b.loadLE(UInt64.self, at: 56),
-      live: [b.loadLE(UInt64.self, at: 64), b.loadLE(UInt64.self, at: 72), b.loadLE(UInt64.self, at: 80)],
+      live: [
+        b.loadLE(UInt64.self, at: 64), b.loadLE(UInt64.self, at: 72), b.loadLE(UInt64.self, at: 80),
+      ],
       droppedUnacked: b.loadLE(UInt64.self, at: 88), gapRecords: b.loadLE(UInt64.self, at: 96),
       quarantinedBytes: b.loadLE(UInt64.self, at: 104),
       quarantinedRegions: b.loadLE(UInt64.self, at: 112),
       relocatedRecords: b.loadLE(UInt64.self, at: 120),
       pendingGap: gapCount == 0
         ? nil
-        : Gap(count: gapCount, firstSeq: b.loadLE(UInt64.self, at: 136), lastSeq: b.loadLE(UInt64.self, at: 144)),
+        : Gap(
+          count: gapCount, firstSeq: b.loadLE(UInt64.self, at: 136),
+          lastSeq: b.loadLE(UInt64.self, at: 144)),
       recoveries: b.loadLE(UInt64.self, at: 152),
       acked: acked)
     guard slot.tail <= slot.head, slot.nextSeq <= slot.seqLimit else { return nil }

@@ -104,7 +104,8 @@ extension RingJournal {
             case .journalGap(let count, let first, let last)? = try? record.decodedBody()
           {
             // An undelivered gap record is not lost: what it said is carried into the next.
-            pendingGap = Self.merge(pendingGap, CursorSlot.Gap(count: count, firstSeq: first, lastSeq: last))
+            pendingGap = Self.merge(
+              pendingGap, CursorSlot.Gap(count: count, firstSeq: first, lastSeq: last))
           } else {
             counters.droppedUnacked += 1
             gap = Self.widen(gap, with: record.seq)

@@ -225,7 +225,8 @@ public final class RingJournal {
       if case .storage(let cause) = error {
         poisoned = cause
         logger.error(
-          "journal storage failed; reopen needed", metadata: ["error": "\(cause)", "path": "\(path)"])
+          "journal storage failed; reopen needed",
+          metadata: ["error": "\(cause)", "path": "\(path)"])
       }
       throw error
     }

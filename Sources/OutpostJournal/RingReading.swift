@@ -98,7 +98,9 @@ extension RingJournal {
       switch try scanStep(at: at, limit: head) {
       case .record(let decoded, let next):
         report.records += 1
-        if !seen.insert(decoded.record.seq).inserted { report.duplicateSeqs.append(decoded.record.seq) }
+        if !seen.insert(decoded.record.seq).inserted {
+          report.duplicateSeqs.append(decoded.record.seq)
+        }
         if case .journalGap = decoded.record.kind {
           report.gapRecords += 1
         }

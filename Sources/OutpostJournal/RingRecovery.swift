@@ -48,7 +48,9 @@ extension RingJournal {
     try journal.writeCheckpoint()
     logger.info(
       "journal created",
-      metadata: ["path": "\(path)", "ring_bytes": "\(ringSize)", "epoch": "\(String(epoch, radix: 16))"])
+      metadata: [
+        "path": "\(path)", "ring_bytes": "\(ringSize)", "epoch": "\(String(epoch, radix: 16))",
+      ])
     return journal
   }
 
@@ -70,7 +72,8 @@ extension RingJournal {
     do {
       let got = try header.withUnsafeMutableBytes { try storage.read(into: $0, at: 0) }
       if got < header.count {
-        header.replaceSubrange(got..<header.count, with: repeatElement(0, count: header.count - got))
+        header.replaceSubrange(
+          got..<header.count, with: repeatElement(0, count: header.count - got))
       }
     } catch let error as StorageError {
       throw JournalError.storage(error)
@@ -78,7 +81,8 @@ extension RingJournal {
     let slots = JournalFormat.slotOffsets.map { offset in
       header.withUnsafeBytes { b in
         CursorSlot.decode(
-          UnsafeRawBufferPointer(rebasing: b[Int(offset)..<(Int(offset) + JournalFormat.blockSize)]))
+          UnsafeRawBufferPointer(rebasing: b[Int(offset)..<(Int(offset) + JournalFormat.blockSize)])
+        )
       }
     }
     let best = slots.compactMap { $0 }.max { $0.generation < $1.generation }
@@ -116,7 +120,8 @@ extension RingJournal {
       }
     }
     guard superblock.fileSize == storage.size else {
-      throw JournalError.sizeMismatch(path: path, recorded: superblock.fileSize, actual: storage.size)
+      throw JournalError.sizeMismatch(
+        path: path, recorded: superblock.fileSize, actual: storage.size)
     }
 
     let journal: RingJournal
@@ -166,7 +171,9 @@ extension RingJournal {
     if storage.size != size {
       logger.warning(
         "journal file size differs from the configured size; keeping the file's size",
-        metadata: ["path": "\(path)", "file_bytes": "\(storage.size)", "configured_bytes": "\(size)"])
+        metadata: [
+          "path": "\(path)", "file_bytes": "\(storage.size)", "configured_bytes": "\(size)",
+        ])
     }
     return try open(storage: storage, path: path, configuration: configuration, logger: logger)
   }
@@ -304,7 +311,8 @@ extension RingJournal {
     seqLimit = nextSeq
     newestLease = nextSeq
     counters.recoveries += 1
-    let moved = Set(kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
+    let moved = Set(
+      kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
     if !moved.isEmpty { try dropOriginals(of: moved) }
   }
 

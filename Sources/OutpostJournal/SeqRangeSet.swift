@@ -76,7 +76,9 @@ public struct SeqRangeSet: Sendable, Hashable, CustomStringConvertible {
   }
 
   public var description: String {
-    ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-      .joined(separator: ",")
+    ranges.map {
+      $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+    }
+    .joined(separator: ",")
   }
 }

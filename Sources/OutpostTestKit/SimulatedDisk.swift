@@ -9,7 +9,11 @@ import OutpostJournal
 /// - ``flipBits(_:in:)`` decays durable bytes at rest.
 /// - Writes and syncs fail with EIO or ENOSPC at the configured rates; a failed write may have
 ///   written part of its bytes.
-public final class SimulatedDisk: JournalStorage {
+///
+/// Unchecked `Sendable`: like a real disk it is shared between the code under test (inside a
+/// `JournalWriter` actor) and the test that crashes it, but the test only touches it while the
+/// writer is idle, so accesses never overlap.
+public final class SimulatedDisk: JournalStorage, @unchecked Sendable {
   /// Fault rates, each a probability per call.
   public struct Faults: Sendable {
     public var writeEIO: Double = 0
@@ -106,7 +110,8 @@ public final class SimulatedDisk: JournalStorage {
           let piece = Int.random(in: 1...512, using: &random)
           let end = min(write.bytes.count, i + piece)
           if random.chance(0.5) {
-            result.replaceSubrange((write.offset + i)..<(write.offset + end), with: write.bytes[i..<end])
+            result.replaceSubrange(
+              (write.offset + i)..<(write.offset + end), with: write.bytes[i..<end])
           }
           i = end
         }

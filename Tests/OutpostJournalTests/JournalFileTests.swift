@@ -9,7 +9,9 @@ import Testing
 
   init() {
     var template = Array("/tmp/outpost-journal-XXXXXX".utf8CString)
-    directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    directory = template.withUnsafeMutableBufferPointer {
+      String(cString: mkdtemp($0.baseAddress!))
+    }
   }
 
   func path(_ name: String) -> String { directory + "/" + name }

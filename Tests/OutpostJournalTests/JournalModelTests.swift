@@ -325,8 +325,10 @@ struct ModelRun {
           kind: record.kind, priority: record.priority, time: record.time, body: record.body)
         continue
       }
-      if known[record.seq] == nil, let index = unattributed.firstIndex(of: JournalEntry(
-        kind: record.kind, priority: record.priority, time: record.time, body: record.body))
+      if known[record.seq] == nil,
+        let index = unattributed.firstIndex(
+          of: JournalEntry(
+            kind: record.kind, priority: record.priority, time: record.time, body: record.body))
       {
         known[record.seq] = unattributed.remove(at: index)
       }

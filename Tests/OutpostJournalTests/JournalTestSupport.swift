@@ -17,7 +17,8 @@ struct JournalRig {
     configuration.seqLeaseBlock = 64
     configuration.epoch = 0xE0C4
     self.configuration = configuration
-    journal = try RingJournal.create(storage: disk, configuration: configuration, logger: quietLogger)
+    journal = try RingJournal.create(
+      storage: disk, configuration: configuration, logger: quietLogger)
   }
 
   /// Power cut, then open again.

@@ -62,7 +62,12 @@ private struct JSONParser {
   var atEnd: Bool { at == bytes.count }
 
   mutating func skipSpace() {
-    while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 }
+    while at < bytes.count {
+      switch bytes[at] {
+      case 0x20, 0x09, 0x0A, 0x0D: at += 1
+      default: return
+      }
+    }
   }
 
   mutating func value() -> JSONValue? {
@@ -80,10 +85,10 @@ private struct JSONParser {
   }
 
   mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
-    let expected = Array(word.utf8)
-    guard at + expected.count <= bytes.count, Array(bytes[at..<(at + expected.count)]) == expected
-    else { return nil }
-    at += expected.count
+    for byte in word.utf8 {
+      guard at < bytes.count, bytes[at] == byte else { return nil }
+      at += 1
+    }
     return value
   }
 
@@ -144,6 +149,17 @@ private struct JSONParser {
 
   mutating func string() -> String? {
     at += 1
+    // Most strings have no escapes: take them in one piece.
+    var end = at
+    while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
+      bytes[end] >= 0x20
+    {
+      end += 1
+    }
+    if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+      defer { at = end + 1 }
+      return String(decoding: bytes[at..<end], as: UTF8.self)
+    }
     var scalars = String.UnicodeScalarView()
     var run: [UInt8] = []
     func flush() {

@@ -12,8 +12,14 @@ func documentedBody(seq: UInt64, count: Int) -> [UInt8] {
 
 /// `bytes` as lower-case hex, as `journal dump --json` prints bodies.
 func hex(_ bytes: [UInt8]) -> String {
-  let digits = Array("0123456789abcdef")
-  return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] })
+  let digits = Array("0123456789abcdef".utf8)
+  var text: [UInt8] = []
+  text.reserveCapacity(bytes.count * 2)
+  for byte in bytes {
+    text.append(digits[Int(byte >> 4)])
+    text.append(digits[Int(byte & 0x0F)])
+  }
+  return String(decoding: text, as: UTF8.self)
 }
 
 /// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.

@@ -54,8 +54,8 @@ final class JournalContender: Contender {
   func summary() throws -> String {
     let stats = try journal.statistics()
     let laps = Double(stats.head) / Double(stats.ringBytes)
-    return "\(stats.nextSeq) records, \(fixed(laps, 2)) laps of the \(stats.ringBytes >> 20) MiB "
-      + "ring, \(stats.generation) checkpoints, \(stats.droppedUnacknowledged) dropped, "
+    return "\(stats.nextSeq) records, \(fixed(laps, 2)) laps of the "
+      + "\(fixed(Double(stats.ringBytes) / 1_048_576, 2)) MiB ring, \(stats.generation) checkpoints, \(stats.droppedUnacknowledged) dropped, "
       + "\(stats.relocatedRecords) relocated, \(stats.gapRecords) gap records"
   }
 

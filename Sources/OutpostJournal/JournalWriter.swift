@@ -1,0 +1,88 @@
+/// The one owner of a ``RingJournal`` in a running agent: appends from every source go through
+/// it, and each append returns only once its record is durable.
+///
+/// Alarms are synced before their append returns. Other records use group commit: the first
+/// record written after a sync starts a timer of `groupCommitDelay` (default 1 s); when it fires,
+/// or when `maxPending` records wait, or when an alarm forces a sync, one `fdatasync` makes them
+/// all durable and every waiting append returns. A failed sync fails every waiting append with
+/// the error, and the journal must then be reopened.
+public actor JournalWriter {
+  private let journal: RingJournal
+  public let groupCommitDelay: Duration
+  public let maxPending: Int
+  private var waiters: [CheckedContinuation<Void, any Error>] = []
+  private var flushTask: Task<Void, Never>?
+  /// Syncs performed for waiting records (for status and tests).
+  public private(set) var groupCommits = 0
+
+  /// - Parameters:
+  ///   - journal: the journal, handed over for good.
+  ///   - groupCommitDelay: longest time a non-alarm record waits for its sync.
+  ///   - maxPending: records that trigger a sync without waiting for the timer.
+  public init(
+    journal: sending RingJournal, groupCommitDelay: Duration = .seconds(1), maxPending: Int = 256
+  ) {
+    precondition(groupCommitDelay > .zero && maxPending > 0)
+    self.journal = journal
+    self.groupCommitDelay = groupCommitDelay
+    self.maxPending = maxPending
+  }
+
+  /// Appends a record and returns its sequence number once the record is durable.
+  ///
+  /// - Throws: ``JournalError`` from the append or from the sync that was to make it durable.
+  public func append(_ entry: JournalEntry) async throws -> UInt64 {
+    if entry.priority == .alarm {
+      let seq = try journal.append(entry, durable: true)
+      resumeWaiters(with: nil)
+      return seq
+    }
+    let seq = try journal.append(entry, durable: false)
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
+      waiters.append(continuation)
+      if waiters.count >= maxPending {
+        flushNow()
+      } else if flushTask == nil {
+        let delay = groupCommitDelay
+        flushTask = Task { [weak self] in
+          try? await Task.sleep(for: delay)
+          await self?.flushNow()
+        }
+      }
+    }
+    return seq
+  }
+
+  /// Syncs now and releases every waiting append.
+  public func flush() throws {
+    flushTask?.cancel()
+    flushTask = nil
+    do {
+      try journal.sync()
+    } catch {
+      resumeWaiters(with: error)
+      throw error
+    }
+    resumeWaiters(with: nil)
+  }
+
+  /// Runs `body` with the journal, for acknowledgements, reads and statistics.
+  public func withJournal<T: Sendable>(_ body: (RingJournal) throws -> T) rethrows -> T {
+    try body(journal)
+  }
+
+  private func flushNow() {
+    try? flush()
+  }
+
+  private func resumeWaiters(with error: (any Error)?) {
+    guard !waiters.isEmpty else { return }
+    let released = waiters
+    waiters.removeAll()
+    if error == nil { groupCommits += 1 }
+    for waiter in released {
+      if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+    }
+  }
+}

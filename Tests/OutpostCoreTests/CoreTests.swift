@@ -1,0 +1,177 @@
+import OutpostCore
+import Testing
+
+@Suite struct ChecksumTests {
+  @Test func crc32cMatchesTheStandardCheckValues() {
+    #expect(CRC32C.checksum("123456789") == 0xE306_9283)
+    #expect(CRC32C.checksum([UInt8]()) == 0)
+    #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+  }
+
+  @Test func crc32cCanContinueAcrossPieces() {
+    let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    let whole = CRC32C.checksum(bytes)
+    for cut in [0, 1, 7, 8, 9, 500, 999, 1000] {
+      let first = CRC32C.checksum(bytes[0..<cut])
+      #expect(CRC32C.checksum(bytes[cut...], continuing: first) == whole)
+    }
+  }
+}
+
+@Suite struct ByteCodingTests {
+  @Test func varintsRoundTripAtEveryLength() throws {
+    var values: [UInt64] = [0, 1, 127, 128, 16383, 16384, UInt64.max, UInt64.max - 1]
+    for shift in 0..<64 { values.append(1 << UInt64(shift)) }
+    for value in values {
+      var w = ByteWriter()
+      w.writeVarint(value)
+      var r = ByteReader(w.bytes)
+      #expect(try r.readVarint() == value)
+      #expect(r.remaining == 0)
+    }
+    for value: Int64 in [0, -1, 1, -64, 64, Int64.min, Int64.max] {
+      var w = ByteWriter()
+      w.writeSignedVarint(value)
+      var r = ByteReader(w.bytes)
+      #expect(try r.readSignedVarint() == value)
+    }
+  }
+
+  @Test func overlongAndTruncatedVarintsAreErrorsWithOffsets() {
+    var r = ByteReader([UInt8](repeating: 0xFF, count: 11))
+    #expect(throws: RecordBodyError.varintOverflow(at: 0)) { try r.readVarint() }
+    var t = ByteReader([0x80, 0x80])
+    #expect(throws: RecordBodyError.truncated(at: 2)) { try t.readVarint() }
+    var s = ByteReader([0x05, 0x41])
+    #expect(throws: RecordBodyError.truncated(at: 1)) { try s.readString() }
+  }
+}
+
+@Suite struct RecordBodyTests {
+  static let fix = Position(
+    latitudeE7: 479_200_000, longitudeE7: 1_069_100_000, altitudeDm: 13_500, speedCmPerS: 420,
+    headingCdeg: 27_000, hdopCenti: 90, satellites: 11, fixTimeMs: 1_795_000_000_000)
+
+  static let bodies: [RecordBody] = [
+    .sos(presses: 1, position: fix),
+    .sos(presses: 3, position: nil),
+    .sosCancel,
+    .checkIn(who: nil, position: nil),
+    .checkIn(who: "card:04A2B9C1", position: Position(latitudeE7: -1, longitudeE7: 2)),
+    .report(category: .poaching, note: "two trucks, no plates", position: fix),
+    .report(category: .other, note: nil, position: nil),
+    .sensorReading(sensor: "hwmon0/temp1", milliValue: -12_500),
+    .sensorAlarm(sensor: "iio:flood", alarm: .flood, milliValue: 310_000, raised: true),
+    .position(fix),
+    .boxHealth(
+      BoxHealth(
+        supplyMillivolts: 12_400, batteryPercent: 81, uptimeSeconds: 86_400,
+        journalFillPermille: 125, link: .up)),
+    .boxHealth(BoxHealth(uptimeSeconds: 5, journalFillPermille: 0, link: .down)),
+    .journalGap(count: 12, firstSeq: 1000, lastSeq: 1040),
+    .test([1, 2, 3]),
+  ]
+
+  @Test(arguments: bodies) func everyBodyRoundTrips(_ body: RecordBody) throws {
+    let bytes = body.encoded()
+    #expect(try RecordBody(kind: body.kind, bytes: bytes) == body)
+  }
+
+  @Test(arguments: bodies) func truncatedBodiesAreErrorsNotCrashes(_ body: RecordBody) {
+    let bytes = body.encoded()
+    guard body.kind != .test, body.kind != .sosCancel else { return }
+    for cut in 0..<bytes.count {
+      #expect(throws: RecordBodyError.self) {
+        _ = try RecordBody(kind: body.kind, bytes: Array(bytes[0..<cut]))
+      }
+    }
+  }
+
+  @Test func unknownKindsAreCarriedOpaque() throws {
+    let body = try RecordBody(kind: RecordKind(rawValue: 77), bytes: [9, 9])
+    #expect(body == .opaque(kind: 77, bytes: [9, 9]))
+    #expect(body.encoded() == [9, 9])
+    #expect(body.kind.rawValue == 77)
+  }
+
+  @Test func kindsKeepTheirWireNumbersAndPriorities() {
+    #expect(RecordKind.sos.rawValue == 1 && RecordKind(rawValue: 1) == .sos)
+    #expect(RecordKind.journalGap.rawValue == 9)
+    #expect(RecordKind.sos.defaultPriority == .alarm)
+    #expect(RecordKind.sensorAlarm.defaultPriority == .alarm)
+    #expect(RecordKind.sensorReading.defaultPriority == .bulk)
+    #expect(RecordKind.checkIn.defaultPriority == .normal)
+    #expect(Priority(name: "bulk") == .bulk && Priority(name: "urgent") == nil)
+  }
+}
+
+@Suite struct RecordTimeTests {
+  @Test func untrustedTimesOfTheSameBootAreCorrectedByAnAnchor() {
+    // Box booted with its clock at 1970; 90 s after boot GPS said 2026-11-22T03:00:00Z.
+    let anchor = TimeAnchor(boot: 7, sinceBootMs: 90_000, wallMs: 1_795_316_400_000)
+    let early = RecordTime(wallMs: 30_000, clockTrusted: false, boot: 7, sinceBootMs: 30_000)
+    let fixed = early.corrected(by: anchor)
+    #expect(fixed.wallMs == 1_795_316_400_000 - 60_000)
+    #expect(fixed.clockTrusted)
+    let otherBoot = RecordTime(wallMs: 30_000, clockTrusted: false, boot: 6, sinceBootMs: 30_000)
+    #expect(otherBoot.corrected(by: anchor) == otherBoot)
+    let trusted = RecordTime(wallMs: 5, clockTrusted: true, boot: 7, sinceBootMs: 1)
+    #expect(trusted.corrected(by: anchor) == trusted)
+  }
+}
+
+@Suite struct JournalFrameTests {
+  let record = Record(
+    seq: 4242, kind: .sos, priority: .alarm,
+    time: RecordTime(wallMs: 1_795_316_400_000, clockTrusted: true, boot: 3, sinceBootMs: 77),
+    body: RecordBody.sos(presses: 1, position: RecordBodyTests.fix).encoded())
+
+  @Test func framesRoundTripAndAreAligned() throws {
+    let bytes = JournalFrame.encode(record, logicalOffset: 123_456)
+    #expect(bytes.count % 8 == 0)
+    #expect(bytes.count == JournalFrame.frameLength(bodyLength: record.body.count))
+    let decoded = try bytes.withUnsafeBytes {
+      try JournalFrame.decode($0, expectedLogicalOffset: 123_456).get()
+    }
+    #expect(decoded.record == record)
+    #expect(!decoded.relocated && !decoded.isPadding)
+  }
+
+  @Test func everySingleBitFlipIsDetected() {
+    let bytes = JournalFrame.encode(record, logicalOffset: 64)
+    for bit in 0..<(bytes.count * 8) {
+      var damaged = bytes
+      damaged[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
+      let result = damaged.withUnsafeBytes {
+        JournalFrame.decode($0, expectedLogicalOffset: 64)
+      }
+      if case .success(let decoded) = result {
+        Issue.record("bit \(bit) flipped and the frame still decoded as seq \(decoded.record.seq)")
+      }
+    }
+  }
+
+  @Test func aFrameIsValidOnlyAtItsOwnLogicalOffsetAndWhole() {
+    let bytes = JournalFrame.encode(record, logicalOffset: 64)
+    let elsewhere = bytes.withUnsafeBytes {
+      JournalFrame.decode($0, expectedLogicalOffset: 64 + 1_048_576)
+    }
+    #expect(elsewhere == .failure(.notAFrame))
+    let short = Array(bytes.dropLast(3)).withUnsafeBytes {
+      JournalFrame.decode($0, expectedLogicalOffset: 64)
+    }
+    #expect(short == .failure(.short(needed: bytes.count)))
+  }
+
+  @Test func paddingFramesCarryNoRecord() throws {
+    var bytes = [UInt8](repeating: 0xAA, count: 200)
+    bytes.withUnsafeMutableBytes {
+      JournalFrame.encodePadding(length: 200, logicalOffset: 8, into: $0)
+    }
+    let decoded = try bytes.withUnsafeBytes {
+      try JournalFrame.decode($0, expectedLogicalOffset: 8).get()
+    }
+    #expect(decoded.isPadding && decoded.length == 200)
+  }
+}

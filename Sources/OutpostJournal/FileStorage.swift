@@ -70,6 +70,17 @@ public final class FileStorage: JournalStorage {
     return try FileStorage(path: path)
   }
 
+  /// Takes an exclusive advisory lock, so a second writer (an agent, or `outpostctl journal
+  /// append`) cannot interleave frames with the first. Released when the storage is closed.
+  ///
+  /// - Throws: ``StorageError`` with `EWOULDBLOCK` when another process holds the journal.
+  public func lockForWriting() throws {
+    while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+      if errno == EINTR { continue }
+      throw StorageError(.lock, errno: errno, path: path)
+    }
+  }
+
   deinit {
     close(fd)
   }

@@ -30,7 +30,7 @@ public protocol JournalStorage: AnyObject {
 /// A failed storage operation: what, where, and the errno it failed with.
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
   public enum Operation: String, Sendable {
-    case open, read, write, sync, allocate, close
+    case open, read, write, sync, allocate, close, lock
   }
 
   public var operation: Operation
@@ -65,6 +65,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case 21: "is a directory (EISDIR)"
     case 28: "no space left on device (ENOSPC)"
     case 30: "read-only file system (EROFS)"
+    case 11: "in use by another process (EWOULDBLOCK): is outpostd running on this journal?"
     default: "errno \(errno)"
     }
   }

@@ -164,7 +164,17 @@ extension RingJournal {
       } catch let error as StorageError {
         throw JournalError.storage(error)
       }
+      do {
+        try created.lockForWriting()
+      } catch let error as StorageError {
+        throw JournalError.storage(error)
+      }
       return try create(storage: created, path: path, configuration: configuration, logger: logger)
+    } catch let error as StorageError {
+      throw JournalError.storage(error)
+    }
+    do {
+      try storage.lockForWriting()
     } catch let error as StorageError {
       throw JournalError.storage(error)
     }

@@ -24,9 +24,17 @@ import Testing
 
   @Test func journalOnAFileSurvivesReopenAndKeepsItsSize() throws {
     let file = path("j")
-    let journal = try RingJournal.openOrCreate(path: file, size: 256 * 1024, logger: quietLogger)
-    let seq = try journal.append(entry(.alarm, 1))
-    let epoch = journal.epoch
+    var journal: RingJournal? = try RingJournal.openOrCreate(
+      path: file, size: 256 * 1024, logger: quietLogger)
+    let seq = try journal!.append(entry(.alarm, 1))
+    let epoch = journal!.epoch
+    // A second writer is refused while the first holds the file.
+    #expect {
+      _ = try RingJournal.openOrCreate(path: file, size: 256 * 1024, logger: quietLogger)
+    } throws: { error in
+      "\(error)".contains("in use by another process")
+    }
+    journal = nil
     let reopened = try RingJournal.openOrCreate(path: file, size: 999_999, logger: quietLogger)
     #expect(reopened.epoch == epoch)
     #expect(reopened.ringSize == 256 * 1024 - 12288)
@@ -100,12 +108,15 @@ import Testing
 
   @Test func aDamagedSuperblockIsRebuiltFromTheSlots() throws {
     let file = path("s")
-    let journal = try RingJournal.openOrCreate(path: file, size: 128 * 1024, logger: quietLogger)
-    let seq = try journal.append(entry(.alarm, 3))
+    var journal: RingJournal? = try RingJournal.openOrCreate(
+      path: file, size: 128 * 1024, logger: quietLogger)
+    let seq = try journal!.append(entry(.alarm, 3))
+    let epoch = journal!.epoch
+    journal = nil
     let storage = try FileStorage(path: file)
     try [UInt8](repeating: 0xEE, count: 8).withUnsafeBytes { try storage.write($0, at: 40) }
     let reopened = try RingJournal.openOrCreate(path: file, size: 128 * 1024, logger: quietLogger)
-    #expect(reopened.epoch == journal.epoch)
+    #expect(reopened.epoch == epoch)
     #expect(try reopened.records().map(\.seq) == [seq])
   }
 }

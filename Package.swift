@@ -24,8 +24,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
   ],
   targets: [
-    // Pure core: event model, record format, checksums. No I/O, no dependencies.
-    .target(name: "OutpostCore", swiftSettings: strict),
+    // Pure core: event model, record format, checksums. No I/O.
+    .target(name: "OutpostCore", dependencies: ["CCRC32C"], swiftSettings: strict),
+    // CRC-32C with the CPU's instruction where there is one.
+    .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O2", "-Wall", "-Werror"])]),
     // The crash-safe ring-buffer journal and its storage adapters.
     .target(
       name: "OutpostJournal",

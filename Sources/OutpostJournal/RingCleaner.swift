@@ -18,13 +18,18 @@ import OutpostCore
 extension RingJournal {
   /// Makes sure `bytes` can be written at the head while the cleaner's reserve stays free.
   func makeRoom(for bytes: UInt64) throws {
-    guard freeBytes < bytes + reserve else { return }
+    let required = bytes + reserve
+    guard freeBytes < required else { return }
+    // Reclaiming acknowledged records loses nothing, so the cleaner then frees a good stretch
+    // at once and the checkpoint it costs is shared by many appends. Overwriting unacknowledged
+    // records takes only what this append needs.
+    let desired = required + cleaningChunk
     var level = try victimLevel()
     // Bytes the cleaner may examine at this level before concluding it has no victims left.
     var budget = head - cleanTail
-    while freeBytes < bytes + reserve {
+    while freeBytes < required {
       let before = cleanTail
-      try cleaningStep(level: level, need: bytes + reserve - freeBytes)
+      try cleaningStep(level: level, need: (level == 0 ? desired : required) - freeBytes)
       let examined = cleanTail - before
       if examined >= budget || examined == 0 {
         // A whole lap at this level without enough room: escalate.
@@ -36,6 +41,9 @@ extension RingJournal {
       }
     }
   }
+
+  /// What the cleaner frees beyond the need when it reclaims acknowledged records.
+  var cleaningChunk: UInt64 { min(checkpointInterval / 4, superblock.ringSize / 16) }
 
   func fullError() -> JournalError {
     .fullOfUnacknowledgedAlarms(alarms: counters.live[0], capacity: capacity)

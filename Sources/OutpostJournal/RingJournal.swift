@@ -92,9 +92,10 @@ public final class RingJournal {
     self.logger = logger
     let ring = superblock.ringSize
     reserve = max(2 * UInt64(JournalFrame.maxFrameLength) + 256, ring / 32)
-    checkpointInterval =
-      configuration.checkpointInterval
-      ?? max(64 * 1024, min(1 << 20, ring / 8))
+    // Never below four maximum frames: a cleaning step moves up to half an interval.
+    checkpointInterval = max(
+      4 * UInt64(JournalFrame.maxFrameLength),
+      configuration.checkpointInterval ?? max(64 * 1024, min(1 << 20, ring / 8)))
     generation = slot.generation
     tail = slot.tail
     cleanTail = slot.tail
@@ -248,6 +249,15 @@ public final class RingJournal {
 
   var freeBytes: UInt64 { tail + superblock.ringSize - head }
 
+  /// Sequence numbers reserved per lease: the configured block, and at least two checkpoint
+  /// intervals of the smallest frames, so leases are renewed by the checkpoints that happen
+  /// anyway rather than by checkpoints of their own.
+  var leaseBlock: UInt64 {
+    max(
+      UInt64(superblock.seqLeaseBlock), 2 * checkpointInterval / UInt64(JournalFrame.minFrameLength)
+    )
+  }
+
   func storageWrite(_ bytes: UnsafeRawBufferPointer, atLogical logical: UInt64)
     throws
   {
@@ -380,7 +390,7 @@ public final class RingJournal {
   /// - Parameter minimumLease: sequence numbers that must be available after the checkpoint.
   func writeCheckpoint(minimumLease: UInt64 = 0) throws {
     if head > durableHead { try syncData() }
-    let lease = max(UInt64(superblock.seqLeaseBlock), minimumLease)
+    let lease = max(leaseBlock, minimumLease)
     let newLimit = max(newestLease, nextSeq + lease)
     let slot = CursorSlot(
       generation: generation + 1, epoch: superblock.epoch, tail: tail, head: head,

@@ -316,7 +316,7 @@ extension RingJournal {
     }
     let maxSeq = kept.map(\.record.seq).max() ?? 0
     // The lease in the lost slots is unknown; skip two whole leases past the highest number seen.
-    let lease = UInt64(superblock.seqLeaseBlock)
+    let lease = leaseBlock
     nextSeq = (maxSeq / lease + 2) * lease
     seqLimit = nextSeq
     newestLease = nextSeq

@@ -9,6 +9,22 @@ import Testing
     #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
   }
 
+  @Test func hardwareAndTablePathsAgree() {
+    var state: UInt64 = 42
+    for length in 0..<300 {
+      let bytes = (0..<length).map { _ -> UInt8 in
+        state = state &* 6_364_136_223_846_793_005 &+ 1
+        return UInt8(truncatingIfNeeded: state >> 33)
+      }
+      bytes.withUnsafeBytes { raw in
+        #expect(CRC32C.checksum(raw) == CRC32C.portableChecksum(raw), "length \(length)")
+        #expect(
+          CRC32C.checksum(raw, continuing: 0xDEAD_BEEF)
+            == CRC32C.portableChecksum(raw, continuing: 0xDEAD_BEEF))
+      }
+    }
+  }
+
   @Test func crc32cCanContinueAcrossPieces() {
     let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
     let whole = CRC32C.checksum(bytes)

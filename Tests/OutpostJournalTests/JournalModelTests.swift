@@ -97,6 +97,8 @@ struct ModelRun {
     disk = SimulatedDisk(size: size, seed: seed ^ 0x5EED)
     injectedFaults = faults
     configuration.seqLeaseBlock = UInt32.random(in: 8...200, using: &random)
+    // Short checkpoint intervals keep leases short too, so runs cross many lease renewals.
+    configuration.checkpointInterval = UInt64.random(in: 8...32, using: &random) * 1024
     configuration.epoch = seed | 1
   }
 

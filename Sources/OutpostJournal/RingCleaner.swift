@@ -91,6 +91,15 @@ extension RingJournal {
     scan: while cleanTail < limit {
       let gained = (cleanTail - startTail) - min(cleanTail - startTail, moved)
       if gained >= need { break }
+      // Acknowledged records are reclaimed on their checked header alone; nothing of them is
+      // kept, so their record is not decoded.
+      if let header = try checkedHeader(at: cleanTail), !header.isPadding,
+        cleanTail + UInt64(header.length) <= limit, acked.contains(header.seq)
+      {
+        counters.live[Int(header.priority.rawValue)] -= 1
+        cleanTail += UInt64(header.length)
+        continue
+      }
       switch try scanStep(at: cleanTail, limit: limit) {
       case .end:
         break scan

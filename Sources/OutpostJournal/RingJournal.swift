@@ -294,14 +294,28 @@ public final class RingJournal {
     while nextSeq + UInt64(entries.count) > seqLimit {
       try writeCheckpoint(minimumLease: UInt64(entries.count))
     }
-    var buffer = [UInt8](repeating: 0, count: Int(frameBytes + paddingSlack))
+    // Every byte of the run is written by the frame encoders before it is used.
+    var buffer = [UInt8](unsafeUninitializedCapacity: Int(frameBytes + paddingSlack)) {
+      _, count in count = Int(frameBytes + paddingSlack)
+    }
     var runStart = head
     var used = 0
+    // Hot loop: work on locals and store them back once, rather than touching the journal's
+    // properties (each access to a class property is an exclusivity check) per record.
+    var seq = nextSeq
+    var added: (alarm: UInt64, normal: UInt64, bulk: UInt64) = (0, 0, 0)
+    defer {
+      nextSeq = seq
+      counters.live[0] += added.alarm
+      counters.live[1] += added.normal
+      counters.live[2] += added.bulk
+    }
+    let ringSize = superblock.ringSize
     try buffer.withUnsafeMutableBytes { buf throws in
       for entry in entries {
         let length = JournalFrame.frameLength(bodyLength: entry.body.count)
         let at = runStart + UInt64(used)
-        if used > 0 && at % superblock.ringSize == 0 {
+        if used > 0 && at % ringSize == 0 {
           // The run reached the ring's end exactly: one write may not wrap around.
           try storageWrite(UnsafeRawBufferPointer(rebasing: buf[0..<used]), atLogical: runStart)
           runStart = at
@@ -323,17 +337,18 @@ public final class RingJournal {
           runStart = head
           used = 0
         }
-        let record = Record(
-          seq: nextSeq, kind: entry.kind, priority: entry.priority, time: entry.time,
-          body: entry.body)
-        let logical = runStart + UInt64(used)
         JournalFrame.encode(
-          record, logicalOffset: logical,
+          seq: seq, kind: entry.kind, priority: entry.priority, time: entry.time,
+          body: entry.body, logicalOffset: runStart + UInt64(used), relocated: false,
           into: UnsafeMutableRawBufferPointer(rebasing: buf[used..<(used + length)]))
         used += length
-        seqs.append(nextSeq)
-        nextSeq += 1
-        counters.live[Int(entry.priority.rawValue)] += 1
+        seqs.append(seq)
+        seq += 1
+        switch entry.priority {
+        case .alarm: added.alarm += 1
+        case .normal: added.normal += 1
+        case .bulk: added.bulk += 1
+        }
       }
       if used > 0 {
         try storageWrite(UnsafeRawBufferPointer(rebasing: buf[0..<used]), atLogical: runStart)

@@ -86,6 +86,17 @@ extension RingJournal {
       relocatedRecords: counters.relocatedRecords, recoveries: counters.recoveries)
   }
 
+  /// Live records by priority (alarm, normal, bulk) as the journal's counters have them, and as
+  /// a scan of the live region finds them; the two agree unless damage was quarantined.
+  public func liveCounts() throws -> (counted: [UInt64], scanned: [UInt64]) {
+    var scanned: [UInt64] = [0, 0, 0]
+    try forEachRecord(durableOnly: false) { record in
+      scanned[Int(record.priority.rawValue)] += 1
+      return true
+    }
+    return (counters.live, scanned)
+  }
+
   /// Checks every frame in the live region.
   ///
   /// - Returns: a report; ``VerifyReport/isClean`` only when every byte of the live region is a

@@ -289,7 +289,7 @@ extension RingJournal {
       var advanced = false
       if header.count == 16 {
         let (magic, logical) = header.withUnsafeBytes {
-          ($0.loadLE(UInt32.self, at: 0), $0.loadLE(UInt64.self, at: 8))
+          ($0.loadLE(UInt16.self, at: 0), $0.loadLE(UInt64.self, at: 8))
         }
         if magic == JournalFrame.magic, logical % ring == position,
           case .record(let decoded) = try frame(at: logical)

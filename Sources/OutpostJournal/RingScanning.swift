@@ -83,6 +83,23 @@ extension RingJournal {
     }
   }
 
+  /// The header of the valid frame at `logical`, checked but not decoded; nil where there is
+  /// no valid frame.
+  func checkedHeader(at logical: UInt64) throws -> JournalFrame.Header? {
+    let room = roomToRingEnd(logical)
+    guard room >= UInt64(JournalFrame.minFrameLength) else { return nil }
+    let at = physical(logical)
+    let start = try window.read(storage, physical: at, count: 16)
+    guard
+      let length = start.withUnsafeBytes({
+        JournalFrame.announcedLength($0, expectedLogicalOffset: logical)
+      }), UInt64(length) <= room
+    else { return nil }
+    return try window.read(storage, physical: at, count: length).withUnsafeBytes {
+      JournalFrame.checkedHeader($0, expectedLogicalOffset: logical)
+    }
+  }
+
   /// The first logical offset after `logical` and before `limit` where a valid frame starts, or
   /// nil. Frames are 8-byte aligned, so only aligned offsets are tried.
   func resynchronize(after logical: UInt64, before limit: UInt64) throws -> UInt64? {
@@ -93,9 +110,12 @@ extension RingJournal {
         continue
       }
       let at = physical(candidate)
-      let magic = try window.read(storage, physical: at, count: 4)
-      if magic.count == 4,
-        magic.withUnsafeBytes({ $0.loadLE(UInt32.self, at: 0) }) == JournalFrame.magic
+      let marker = try window.read(storage, physical: at, count: 16)
+      if marker.count == 16,
+        marker.withUnsafeBytes({
+          $0.loadLE(UInt16.self, at: 0) == JournalFrame.magic
+            && $0.loadLE(UInt64.self, at: 8) == candidate
+        })
       {
         switch try frame(at: candidate) {
         case .record, .padding: return candidate

@@ -57,6 +57,9 @@ struct JSONObject {
   /// `value` as a JSON string literal: quotes, backslashes and control characters escaped
   /// (RFC 8259, section 7); everything else passes through as UTF-8.
   static func quoted(_ value: String) -> String {
+    // Most values (hex bodies, kinds, paths) need no escaping at all.
+    let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x7F }
+    if plain { return "\"" + value + "\"" }
     var out = "\""
     for scalar in value.unicodeScalars {
       switch scalar {

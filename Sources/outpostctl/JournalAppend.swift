@@ -28,13 +28,10 @@ struct JournalAppend: ParsableCommand {
       and bulk records are group-committed, synced when --group-commit-ms have passed since \
       the first unsynced record, when 256 records are waiting, and at the end.
 
-      The body is made before the record gets its number, for the number it is expected to \
-      get: the journal's announced next number, plus as many as the previous append was \
-      shifted by. (A full journal that overwrites unacknowledged records writes a gap record \
-      before the append, which takes a number.) A record whose number differs from the \
-      expected one is reported on standard error and its number is not printed, so every \
-      printed number has exactly the body above; an unprinted test record's body may belong \
-      to a nearby number.
+      The body is made before the append, for the number the journal announces as its next \
+      one (nothing else writes to the journal meanwhile: writers hold an exclusive lock). \
+      Should the journal hand out another number, the record is not printed and append stops \
+      with status 1.
 
       Exit status: 0 when all records were appended; 1 when appending failed (for example a \
       journal full of unacknowledged alarms), after printing what did become durable; 2 when \
@@ -45,20 +42,27 @@ struct JournalAppend: ParsableCommand {
   /// Largest number of records one group commit waits for.
   static let groupCommitRecords = 256
 
+  /// `--file`.
   @OptionGroup var journal: JournalFileOption
 
-  @Option(help: ArgumentHelp("Size of the journal file if it has to be created.", valueName: "bytes"))
+  /// `--size`: bytes of a journal created by this run; an existing journal keeps its size.
+  @Option(
+    help: ArgumentHelp("Size of the journal file if it has to be created.", valueName: "bytes"))
   var size: UInt64
 
+  /// `--count`: records to append.
   @Option(help: "Number of records to append.")
   var count: UInt64
 
+  /// `--priority`: alarm, normal or bulk.
   @Option(help: "Priority of the records.")
   var priority: PriorityName
 
+  /// `--payload-bytes`: body length B of every record, at most the journal's body limit.
   @Option(help: ArgumentHelp("Body length of each record.", valueName: "B"))
   var payloadBytes: Int = 64
 
+  /// `--group-commit-ms`: longest delay between a normal or bulk record's append and its sync.
   @Option(
     help: ArgumentHelp(
       "Longest wait, for normal and bulk records, between the first unsynced record and the sync.",
@@ -93,8 +97,11 @@ struct JournalAppend: ParsableCommand {
 
 /// The priorities as they are spelled on the command line.
 enum PriorityName: String, CaseIterable, ExpressibleByArgument {
+  /// `alarm`: synced before each append returns, never overwritten while unacknowledged.
   case alarm
+  /// `normal`: group-committed, overwritten after bulk records when the journal is full.
   case normal
+  /// `bulk`: group-committed, the first to be overwritten.
   case bulk
 
   /// The journal's priority of that name.
@@ -108,24 +115,21 @@ enum PriorityName: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// One run of `journal append`: appends, group-commits and prints durable sequence numbers.
-/// Single-threaded, so the number the journal announces before an append is the one that
-/// append hands out unless the journal itself writes a record in between.
 struct AppendSession {
+  /// The journal appended to, opened for writing.
   let journal: RingJournal
+  /// Priority of every record.
   let priority: Priority
+  /// Body length of every record.
   let payloadBytes: Int
+  /// Longest delay between a record's append and its sync, for normal and bulk records.
   let groupCommitMs: UInt64
 
   private var output = LineWriter(.output)
-  /// Appended, not yet synced records whose numbers will be printed.
+  /// Appended records not yet synced, whose numbers are printed after the sync.
   private var awaitingSync: [UInt64] = []
-  /// Appended, not yet synced records, including any that will not be printed.
-  private var unsynced = 0
   /// When the oldest unsynced record was appended (monotonic ms).
   private var unsyncedSince: UInt64 = 0
-  /// How many numbers the journal's own gap records took before the previous append: the
-  /// best guess for the next one, since a full journal keeps writing one per append.
-  private var shift: UInt64 = 0
 
   /// A session appending to `journal`.
   init(journal: RingJournal, priority: Priority, payloadBytes: Int, groupCommitMs: UInt64) {
@@ -152,36 +156,34 @@ struct AppendSession {
       if !awaitingSync.isEmpty, (try? journal.sync()) != nil {
         printAwaitingSync()
       }
+      if let failure = error as? CommandFailure { throw failure }
       throw CommandFailure(error, path: journal.path)
     }
   }
 
   private mutating func appendOne() throws {
+    // Single-threaded and under the journal's writer lock, so the announced number is the one
+    // this append gets: the body can be made for it before the journal assigns it.
     let announced = journal.nextSequenceNumber
-    let expected = announced + shift
     let entry = JournalEntry(
       kind: .test, priority: priority, time: RecordClock.now(),
-      body: TestPayload.body(seq: expected, count: payloadBytes))
+      body: TestPayload.body(seq: announced, count: payloadBytes))
     let seq = try journal.append(entry, durable: priority == .alarm)
-    let bodyMatches = seq == expected
-    if !bodyMatches {
-      StandardStream.error.write(
-        "outpostctl: \(journal.path): record \(seq) has the body for \(expected) (the journal "
-          + "wrote \(seq - announced) gap records before it), so its number is not printed\n")
+    guard seq == announced else {
+      throw CommandFailure(
+        message: "\(journal.path): the journal numbered a record \(seq) after announcing "
+          + "\(announced) as its next number, so that record's body is wrong and \(seq) is not "
+          + "printed. This is a journal bug; please report it with this message.")
     }
-    shift = seq - announced
     if priority == .alarm {
       // The journal synced the alarm before returning.
-      if bodyMatches {
-        output.line(String(seq))
-        output.flush()
-      }
+      output.line(String(seq))
+      output.flush()
       return
     }
-    if unsynced == 0 { unsyncedSince = RecordClock.monotonicMs() }
-    unsynced += 1
-    if bodyMatches { awaitingSync.append(seq) }
-    if unsynced >= JournalAppend.groupCommitRecords
+    if awaitingSync.isEmpty { unsyncedSince = RecordClock.monotonicMs() }
+    awaitingSync.append(seq)
+    if awaitingSync.count >= JournalAppend.groupCommitRecords
       || RecordClock.monotonicMs() - unsyncedSince >= groupCommitMs
     {
       try commit()
@@ -191,7 +193,6 @@ struct AppendSession {
   /// Syncs the journal and prints what became durable.
   private mutating func commit() throws {
     try journal.sync()
-    unsynced = 0
     printAwaitingSync()
   }
 

@@ -21,8 +21,10 @@ struct JournalDump: ParsableCommand {
       """
   )
 
+  /// `--file`.
   @OptionGroup var journal: JournalFileOption
 
+  /// `--json`: one JSON object per record instead of readable lines.
   @Flag(help: "Print one JSON object per line.")
   var json = false
 

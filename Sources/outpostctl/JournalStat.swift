@@ -23,8 +23,10 @@ struct JournalStat: ParsableCommand {
       """
   )
 
+  /// `--file`.
   @OptionGroup var journal: JournalFileOption
 
+  /// `--json`: one JSON object instead of readable lines.
   @Flag(help: "Print one JSON object.")
   var json = false
 
@@ -95,8 +97,10 @@ struct JournalStat: ParsableCommand {
       oldest = "seq \(seq)"
       if let time = s.oldestPendingTime { oldest += ", " + RecordText.readable(time) }
     }
-    var seqs = "next \(s.nextSeq), all below \(s.ackFloor) acknowledged"
+    var seqs = "next \(s.nextSeq)"
     if let low = s.lowestSeq, let high = s.highestSeq { seqs += ", live \(low)...\(high)" }
+    let acknowledged =
+      "ack floor \(s.ackFloor) (nothing below it pending), \(s.acknowledgedRanges) ranges kept"
     let rows: [(String, String)] = [
       ("journal", s.path),
       ("epoch", String(s.epoch, radix: 16)),
@@ -109,6 +113,7 @@ struct JournalStat: ParsableCommand {
       ("pending", "\(s.pending) (\(split(s.pendingByPriority)))"),
       ("oldest pending", oldest),
       ("sequence numbers", seqs),
+      ("acknowledged", acknowledged),
       ("cursors", "tail \(s.tail), head \(s.head), durable head \(s.durableHead)"),
       (
         "gaps",

@@ -18,6 +18,7 @@ struct JournalVerify: ParsableCommand {
       """
   )
 
+  /// `--file`.
   @OptionGroup var journal: JournalFileOption
 
   /// Opens the journal read-only, verifies it and reports.
@@ -53,7 +54,8 @@ struct JournalVerify: ParsableCommand {
     ]
     for region in report.damagedRegions {
       lines.append(
-        "  damaged region: bytes \(region.lowerBound)..<\(region.upperBound) (\(region.count) bytes)")
+        "  damaged region: bytes \(region.lowerBound)..<\(region.upperBound) (\(region.count) bytes)"
+      )
     }
     for seq in report.duplicateSeqs {
       lines.append("  duplicate sequence number: \(seq)")

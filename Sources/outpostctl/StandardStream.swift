@@ -8,9 +8,12 @@
 /// so a line is out of the process the moment ``LineWriter/flush()`` returns: a reader that
 /// kills `outpostctl` right afterwards still has it.
 enum StandardStream {
+  /// Standard output: what scripts parse.
   case output
+  /// Standard error: messages for the operator.
   case error
 
+  /// The file descriptor.
   var descriptor: Int32 {
     switch self {
     case .output: STDOUT_FILENO

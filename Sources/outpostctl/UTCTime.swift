@@ -27,6 +27,7 @@ enum UTCTime {
   /// `value` in decimal, zero-padded on the left to `width` digits.
   static func padded(_ value: some BinaryInteger, width: Int) -> String {
     let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    return digits.count >= width
+      ? digits : String(repeating: "0", count: width - digits.count) + digits
   }
 }

@@ -130,6 +130,12 @@ struct ModelRun {
       default:
         if mode == .faults { decay() } else { crashAndReopen() }
       }
+      if mode == .crashes, let journal, let counts = try? journal.liveCounts(),
+        counts.counted != counts.scanned
+      {
+        fail(
+          "live counters \(counts.counted) but the ring holds \(counts.scanned) after op \(roll)")
+      }
     }
     if failure == nil { crashAndReopen() }
   }

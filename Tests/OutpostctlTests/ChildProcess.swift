@@ -24,9 +24,12 @@ final class ChildProcess {
 
   /// How the child ended.
   enum Ending: Equatable, CustomStringConvertible {
+    /// Exited by itself with this status.
     case exited(Int32)
+    /// Killed by this signal.
     case signalled(Int32)
 
+    /// "exit status N" or "signal N".
     var description: String {
       switch self {
       case .exited(let status): "exit status \(status)"
@@ -163,12 +166,16 @@ final class ChildProcess {
 
 /// What a finished child printed and how it ended.
 struct ChildResult {
+  /// How it ended.
   var ending: ChildProcess.Ending
+  /// Its standard output.
   var output: String
+  /// Its standard error.
   var errorOutput: String
   /// Standard output split into lines, without the final empty one.
   var lines: [String] {
-    output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    Array(output.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+      .dropLast().map { String(decoding: $0, as: UTF8.self) }
   }
 }
 
@@ -190,8 +197,10 @@ func runChild(_ executable: String, _ arguments: [String], timeoutMs: UInt64 = 6
 
 /// Starting or running a child failed.
 struct SpawnError: Error, CustomStringConvertible {
+  /// What failed, and the system's reason when there is one.
   var description: String
 
+  /// A failure of `what`, with the `errno` it failed with (0 for none).
   init(_ what: String, errno: Int32) {
     description = errno == 0 ? what : "\(what): \(String(cString: strerror(errno)))"
   }

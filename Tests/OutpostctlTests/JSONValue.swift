@@ -1,11 +1,17 @@
 /// A parsed JSON value, enough to check what `outpostctl` prints. Numbers keep their text, so
 /// 64-bit integers come through exactly.
 enum JSONValue: Equatable {
+  /// `{...}`; a key given twice makes the text invalid.
   case object([String: JSONValue])
+  /// `[...]`.
   case array([JSONValue])
+  /// A string, unescaped.
   case string(String)
+  /// An integer, as written (fractions and exponents are refused).
   case number(String)
+  /// `true` or `false`.
   case bool(Bool)
+  /// `null`.
   case null
 
   /// Parses one complete JSON text; nil when it is not valid JSON or has trailing bytes.

@@ -1,4 +1,5 @@
 import Glibc
+import OutpostCore
 import Testing
 
 /// `outpostctl journal append`, `dump`, `stat` and `verify`, run as the real binary.
@@ -63,8 +64,10 @@ import Testing
     let used = stat["used_bytes"]?.uint64 ?? .max
     let capacity = stat["capacity_bytes"]?.uint64 ?? 0
     #expect(tail <= head && used == head - tail)
-    // 20 and 300 frames of 128 and 160 bytes, 50 of 64.
-    #expect(used == 20 * 128 + 300 * 160 + 50 * 64)
+    let frames = [(20, 64), (300, 100), (50, 0)].map { count, body in
+      UInt64(count * JournalFrame.frameLength(bodyLength: body))
+    }
+    #expect(used == frames.reduce(0, +))
     #expect(used <= capacity && capacity < (stat["ring_bytes"]?.uint64 ?? 0))
     #expect((stat["ring_bytes"]?.uint64 ?? .max) < 262_144)
     for key in [
@@ -79,7 +82,8 @@ import Testing
 
     let verify = try JournalInspection.verify(journal)
     #expect(verify.ending == .exited(0))
-    #expect(verify.lines == ["\(journal): clean: \(total) records (0 gap records, 0 of unknown kinds)"])
+    #expect(
+      verify.lines == ["\(journal): clean: \(total) records (0 gap records, 0 of unknown kinds)"])
 
     let readable = try Outpostctl.run(["journal", "dump", "--file", journal])
     #expect(readable.ending == .exited(0))
@@ -102,8 +106,9 @@ import Testing
     let victim = try #require(UInt64(append.lines[100]))
 
     var bytes = try FileBytes.read(journal)
-    let frame = try #require(frameOffset(of: victim, in: bytes), "frame of \(victim) not found")
-    for i in (frame + 60)..<(frame + 76) { bytes[i] ^= 0xA5 }
+    let body = documentedBody(seq: victim, count: 64)
+    let at = try #require(offset(of: body, in: bytes), "body of \(victim) not found")
+    for i in (at + 8)..<(at + 24) { bytes[i] ^= 0xA5 }
     let damaged = dir.file("damaged")
     try FileBytes.write(bytes, to: damaged)
 
@@ -179,7 +184,10 @@ import Testing
     let bytes = try FileBytes.read(journal)
     let records = try JournalInspection.dump(journal)
     #expect(records.map(\.seq) == printed, "exactly the printed alarms are in the journal")
-    #expect(records.allSatisfy { $0.priority == "alarm" && $0.body == hex(documentedBody(seq: $0.seq, count: 64)) })
+    #expect(
+      records.allSatisfy {
+        $0.priority == "alarm" && $0.body == hex(documentedBody(seq: $0.seq, count: 64))
+      })
     #expect(try JournalInspection.verify(journal).ending == .exited(0))
     #expect(try FileBytes.read(journal) == bytes, "inspection must not write")
 
@@ -211,6 +219,36 @@ import Testing
     }
   }
 
+  @Test func aSecondWriterIsRefusedWhileTheFirstHoldsTheJournal() throws {
+    let dir = try TemporaryDirectory("locked")
+    defer { dir.remove() }
+    let journal = dir.file("journal")
+    let first = try ChildProcess(
+      try Outpostctl.path(),
+      [
+        "journal", "append", "--file", journal, "--size", "1048576", "--count", "100000000",
+        "--priority", "bulk", "--group-commit-ms", "1",
+      ], errorPath: dir.file("first.stderr"))
+    // A printed number means the first writer has the journal open, and locked.
+    let deadline = monotonicMs() + 30_000
+    while first.completeOutputLines.isEmpty && monotonicMs() < deadline {
+      first.read(until: min(deadline, monotonicMs() + 10))
+    }
+    try #require(!first.completeOutputLines.isEmpty, "the first writer printed nothing")
+
+    let second = try Outpostctl.run([
+      "journal", "append", "--file", journal, "--size", "1048576", "--count", "1", "--priority",
+      "alarm",
+    ])
+    first.signal(SIGKILL)
+    _ = first.wait()
+    #expect(second.ending == .exited(2))
+    #expect(second.errorOutput.contains(journal) && second.errorOutput.contains("in use"))
+    #expect(second.output.isEmpty)
+    // Readers never take the lock.
+    #expect(try JournalInspection.verify(journal).ending == .exited(0))
+  }
+
   @Test func badArgumentsAreRefusedBeforeAnythingIsWritten() throws {
     let dir = try TemporaryDirectory("usage")
     defer { dir.remove() }
@@ -232,19 +270,14 @@ func wallClockMs() -> Int64 {
   return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
 }
 
-/// The file offset of the frame holding record `seq`: frames start on 8-byte boundaries with
-/// the magic "OPJF" and carry their sequence number at bytes 16..<24, little-endian
-/// (`JournalFrame`).
-func frameOffset(of seq: UInt64, in bytes: [UInt8]) -> Int? {
-  let magic = Array("OPJF".utf8)
+/// Where `needle` first occurs in `bytes`. Test bodies are unique to their record, so this finds
+/// a record without knowing the frame layout.
+func offset(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
+  guard let first = needle.first, needle.count <= bytes.count else { return nil }
   var at = 0
-  while at + 24 <= bytes.count {
-    if Array(bytes[at..<(at + 4)]) == magic {
-      var found: UInt64 = 0
-      for i in 0..<8 { found |= UInt64(bytes[at + 16 + i]) << UInt64(8 * i) }
-      if found == seq { return at }
-    }
-    at += 8
+  while at + needle.count <= bytes.count {
+    if bytes[at] == first && bytes[at..<(at + needle.count)].elementsEqual(needle) { return at }
+    at += 1
   }
   return nil
 }

@@ -2,15 +2,23 @@ import Testing
 
 /// One line of `outpostctl journal dump --json`.
 struct DumpedRecord {
+  /// `seq`.
   var seq: UInt64
+  /// `kind`, such as "test".
   var kind: String
+  /// `priority`: "alarm", "normal" or "bulk".
   var priority: String
+  /// `time.wall_ms`.
   var wallMs: Int64
+  /// `time.clock_trusted`.
   var clockTrusted: Bool
+  /// `time.boot`.
   var boot: UInt64
+  /// `time.since_boot_ms`.
   var sinceBootMs: UInt64
-  /// The body in hex, as printed.
+  /// `body`: the body in hex, as printed.
   var body: String
+  /// `acknowledged`.
   var acknowledged: Bool
 
   /// Reads one dump line; nil when a member is missing, of the wrong type, or unexpected.
@@ -48,7 +56,8 @@ enum JournalInspection {
   static func dump(_ file: String) throws -> [DumpedRecord] {
     let result = try Outpostctl.run(["journal", "dump", "--file", file, "--json"])
     guard result.ending == .exited(0) else {
-      throw SpawnError("dump of \(file) ended with \(result.ending): \(result.errorOutput)", errno: 0)
+      throw SpawnError(
+        "dump of \(file) ended with \(result.ending): \(result.errorOutput)", errno: 0)
     }
     return try result.lines.map { line in
       guard let record = DumpedRecord(line: line) else {

@@ -4,10 +4,13 @@
 /// Byte i of the body for `seq` is
 /// `UInt8(truncatingIfNeeded: (seq &* 0x9E3779B97F4A7C15) >> ((i % 8) * 8)) ^ UInt8(truncatingIfNeeded: i)`.
 func documentedBody(seq: UInt64, count: Int) -> [UInt8] {
-  (0..<count).map { i in
-    UInt8(truncatingIfNeeded: (seq &* 0x9E37_79B9_7F4A_7C15) >> UInt64((i % 8) * 8))
+  var body = [UInt8](repeating: 0, count: count)
+  for i in 0..<count {
+    body[i] =
+      UInt8(truncatingIfNeeded: (seq &* 0x9E37_79B9_7F4A_7C15) >> UInt64((i % 8) * 8))
       ^ UInt8(truncatingIfNeeded: i)
   }
+  return body
 }
 
 /// `bytes` as lower-case hex, as `journal dump --json` prints bodies.
@@ -29,6 +32,7 @@ struct SeededGenerator: RandomNumberGenerator {
   /// A generator that yields the same numbers for the same `seed`.
   init(seed: UInt64) { state = seed }
 
+  /// The next 64 random bits.
   mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state

@@ -57,6 +57,7 @@ let package = Package(
         "OutpostCore",
         "OutpostJournal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict
     ),

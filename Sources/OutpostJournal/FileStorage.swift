@@ -15,11 +15,12 @@ public final class FileStorage: JournalStorage {
   public let size: UInt64
   private let fd: Int32
 
-  /// Opens an existing file for reading and writing.
+  /// Opens an existing file, for reading and writing unless `readOnly` (inspection tools need
+  /// no write permission; their writes fail with `EBADF`).
   ///
   /// - Throws: ``StorageError`` with the path and errno when the file cannot be opened.
-  public init(path: String) throws {
-    let fd = open(path, O_RDWR | O_CLOEXEC)
+  public init(path: String, readOnly: Bool = false) throws {
+    let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
     guard fd >= 0 else { throw StorageError(.open, errno: errno, path: path) }
     var st = stat()
     guard fstat(fd, &st) == 0 else {
@@ -130,6 +131,21 @@ public final class FileStorage: JournalStorage {
     }
   }
 
+  /// Renames `from` to `to`, replacing `to`, and makes the rename durable.
+  ///
+  /// - Throws: ``StorageError`` with both paths' errno when the rename fails.
+  public static func rename(_ from: String, to: String) throws {
+    guard renameEntry(from, to) == 0 else {
+      throw StorageError(.open, errno: errno, path: to)
+    }
+    syncDirectory(of: to)
+  }
+
+  /// Removes a file if it is there.
+  public static func remove(_ path: String) {
+    unlink(path)
+  }
+
   /// Makes the new directory entry durable, so a created journal survives a power cut.
   private static func syncDirectory(of path: String) {
     var directory = path
@@ -143,4 +159,9 @@ public final class FileStorage: JournalStorage {
     _ = fsync(dfd)
     close(dfd)
   }
+}
+
+/// The C library's `rename`, out of reach of ``FileStorage/rename(_:to:)``'s name.
+private func renameEntry(_ from: String, _ to: String) -> Int32 {
+  rename(from, to)
 }

@@ -205,10 +205,18 @@ public final class RingJournal {
     }
   }
 
-  /// Syncs and checkpoints. The journal may still be used afterwards.
+  /// Syncs and checkpoints, and gives back the unused part of the sequence lease so that the
+  /// next open continues where this one stopped instead of skipping to the end of the lease.
+  /// The journal may still be used afterwards.
   public func close() throws {
     guard !isReadOnly, poisoned == nil else { return }
-    try checkpoint()
+    try guarded { () throws in
+      try emitPendingGap()
+      // Nothing at or above nextSeq was handed out, so a lease ending there is safe once it is
+      // in both slots.
+      try writeCheckpoint(releasingLease: true)
+      try writeCheckpoint(releasingLease: true)
+    }
   }
 
   // MARK: Internals shared by the parts of the journal
@@ -403,10 +411,10 @@ public final class RingJournal {
   /// Syncs data, then writes the next cursor slot and syncs again.
   ///
   /// - Parameter minimumLease: sequence numbers that must be available after the checkpoint.
-  func writeCheckpoint(minimumLease: UInt64 = 0) throws {
+  func writeCheckpoint(minimumLease: UInt64 = 0, releasingLease: Bool = false) throws {
     if head > durableHead { try syncData() }
     let lease = max(leaseBlock, minimumLease)
-    let newLimit = max(newestLease, nextSeq + lease)
+    let newLimit = releasingLease ? nextSeq : max(newestLease, nextSeq + lease)
     let slot = CursorSlot(
       generation: generation + 1, epoch: superblock.epoch, tail: tail, head: head,
       seqLimit: newLimit, nextSeq: nextSeq, live: counters.live,
@@ -426,8 +434,8 @@ public final class RingJournal {
     }
     generation = slot.generation
     checkpointHead = head
-    // The older slot now holds the previous lease; both hold at least that much.
-    seqLimit = newestLease
+    // The older slot now holds the previous lease; both hold at least the smaller of the two.
+    seqLimit = min(newestLease, newLimit)
     newestLease = newLimit
   }
 }

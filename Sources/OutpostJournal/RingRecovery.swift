@@ -150,6 +150,12 @@ extension RingJournal {
 
   /// Opens the journal at `path`, creating it with `size` bytes when the file does not exist.
   /// An existing journal keeps its own size (a changed configured size is logged, not applied).
+  ///
+  /// A new journal is formatted under a temporary name (`PATH.creating`) and renamed into place
+  /// only once its superblock and first checkpoints are durable, so a crash during creation
+  /// never leaves a half-made journal at `path`. A file at `path` whose header blocks are all
+  /// zeros (an unfinished creation by an older version, or a preallocated placeholder) holds
+  /// nothing and is replaced by a new journal. The writer holds an exclusive lock on the file.
   public static func openOrCreate(
     path: String, size: UInt64, configuration: JournalConfiguration = JournalConfiguration(),
     logger: Logger = Logger(label: "outpost.journal")
@@ -158,18 +164,8 @@ extension RingJournal {
     do {
       storage = try FileStorage(path: path)
     } catch let error as StorageError where error.errno == 2 {
-      let created: FileStorage
-      do {
-        created = try FileStorage.create(path: path, size: size)
-      } catch let error as StorageError {
-        throw JournalError.storage(error)
-      }
-      do {
-        try created.lockForWriting()
-      } catch let error as StorageError {
-        throw JournalError.storage(error)
-      }
-      return try create(storage: created, path: path, configuration: configuration, logger: logger)
+      return try createInPlace(
+        path: path, size: size, configuration: configuration, logger: logger)
     } catch let error as StorageError {
       throw JournalError.storage(error)
     }
@@ -185,7 +181,45 @@ extension RingJournal {
           "path": "\(path)", "file_bytes": "\(storage.size)", "configured_bytes": "\(size)",
         ])
     }
-    return try open(storage: storage, path: path, configuration: configuration, logger: logger)
+    do {
+      return try open(storage: storage, path: path, configuration: configuration, logger: logger)
+    } catch JournalError.notAJournal where (try? headerIsBlank(storage)) == true {
+      logger.warning(
+        "journal file has blank header blocks (an unfinished creation); starting a new journal",
+        metadata: ["path": "\(path)"])
+      return try createInPlace(
+        path: path, size: size, configuration: configuration, logger: logger)
+    }
+  }
+
+  /// Whether the superblock and both slots are all zeros: nothing was ever recorded there.
+  static func headerIsBlank(_ storage: any JournalStorage) throws -> Bool {
+    var header = [UInt8](repeating: 0xFF, count: Int(JournalFormat.ringOffset))
+    let got = try header.withUnsafeMutableBytes { try storage.read(into: $0, at: 0) }
+    return got == header.count && header.allSatisfy { $0 == 0 }
+  }
+
+  /// Formats a new journal under `PATH.creating`, then renames it to `path`.
+  static func createInPlace(
+    path: String, size: UInt64, configuration: JournalConfiguration, logger: Logger
+  ) throws -> RingJournal {
+    let temporary = path + ".creating"
+    do {
+      // A leftover from a crash during an earlier creation holds nothing.
+      FileStorage.remove(temporary)
+      let created = try FileStorage.create(path: temporary, size: size)
+      try created.lockForWriting()
+      let journal = try create(
+        storage: created, path: path, configuration: configuration, logger: logger)
+      try FileStorage.rename(temporary, to: path)
+      return journal
+    } catch let error as StorageError {
+      FileStorage.remove(temporary)
+      throw JournalError.storage(error)
+    } catch {
+      FileStorage.remove(temporary)
+      throw error
+    }
   }
 
   /// Scans from the checkpointed head over what may have been written since, up to the

@@ -83,7 +83,7 @@ struct JournalAppend: ParsableCommand {
       let path = journal.file
       let ring: RingJournal
       do {
-        ring = try RingJournal.openOrCreate(path: path, size: size)
+        ring = try RingJournal.openOrCreate(path: path, size: size, logger: JournalFile.logger)
       } catch {
         throw CommandFailure(error, path: path, status: CommandFailure.cannotOpen)
       }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import OutpostJournal
 
 /// The `--file` option every `journal` subcommand takes.
@@ -37,6 +38,14 @@ struct CommandFailure: Error {
 
 /// Opening journals the way the inspection commands need them.
 enum JournalFile {
+  /// The journal's own log lines (recovery notices, quarantined damage) go to standard error,
+  /// warnings and worse only: standard output belongs to the command's result.
+  static let logger: Logger = {
+    var logger = Logger(label: "outpostctl.journal") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .warning
+    return logger
+  }()
+
   /// Opens the journal at `path` read-only: recovery runs in memory and nothing is written, so
   /// inspecting the journal of a running agent never disturbs it.
   ///
@@ -44,7 +53,9 @@ enum JournalFile {
   ///   missing, unreadable, not a journal, of a newer format or of the wrong size.
   static func openForInspection(path: String) throws(CommandFailure) -> RingJournal {
     do {
-      return try RingJournal.open(storage: FileStorage(path: path), path: path, readOnly: true)
+      return try RingJournal.open(
+        storage: FileStorage(path: path, readOnly: true), path: path, readOnly: true,
+        logger: logger)
     } catch {
       throw CommandFailure(error, path: path, status: CommandFailure.cannotOpen)
     }

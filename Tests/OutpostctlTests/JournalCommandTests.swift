@@ -200,22 +200,46 @@ import Testing
     #expect(more.output.isEmpty)
   }
 
-  /// A kill while `openOrCreate` is creating the file leaves it zero-filled (FileStorage.create
-  /// zero-fills and syncs it before the journal's superblock is written). Such a file must not
-  /// stop the box from recording for ever; today the journal refuses it as "not an Outpost
-  /// journal" (reported as a journal bug), so this is a known issue until the journal fixes it.
+  /// A zero-filled file at the journal's path (an unfinished creation by an older version, a
+  /// placeholder) holds nothing: it must not stop the box from recording. A leftover
+  /// `PATH.creating` from a crash during creation is discarded the same way.
   @Test func aFileLeftByACrashDuringCreationIsRecreated() throws {
     let dir = try TemporaryDirectory("half-created")
     defer { dir.remove() }
     let journal = dir.file("journal")
     try FileBytes.write([UInt8](repeating: 0, count: 1_048_576), to: journal)
-    withKnownIssue("RingJournal.openOrCreate refuses a zero-filled file left by a crash") {
-      let result = try Outpostctl.run([
-        "journal", "append", "--file", journal, "--size", "1048576", "--count", "1", "--priority",
+    try FileBytes.write([UInt8](repeating: 7, count: 4096), to: journal + ".creating")
+    let result = try Outpostctl.run([
+      "journal", "append", "--file", journal, "--size", "1048576", "--count", "1", "--priority",
+      "alarm",
+    ])
+    #expect(result.ending == .exited(0), "\(result.errorOutput)")
+    #expect(result.lines.count == 1)
+    let verify = try Outpostctl.run(["journal", "verify", "--file", journal])
+    #expect(verify.ending == .exited(0), "\(verify.errorOutput)")
+  }
+
+  /// Killing the process at any moment while it creates the journal never leaves a file that
+  /// later refuses to open: creation happens under a temporary name and is renamed when done.
+  @Test func killsDuringCreationNeverLeaveAnUnusableJournal() throws {
+    let dir = try TemporaryDirectory("create-kill")
+    defer { dir.remove() }
+    for round in 0..<20 {
+      let journal = dir.file("journal-\(round)")
+      let child = try ChildProcess(
+        try Outpostctl.path(),
+        [
+          "journal", "append", "--file", journal, "--size", "4194304", "--count", "1",
+          "--priority", "alarm",
+        ])
+      usleep(UInt32(1_000 * (round % 10)))
+      child.signal(SIGKILL)
+      _ = child.wait()
+      let again = try Outpostctl.run([
+        "journal", "append", "--file", journal, "--size", "4194304", "--count", "1", "--priority",
         "alarm",
       ])
-      #expect(result.ending == .exited(0), "\(result.errorOutput)")
-      #expect(result.lines.count == 1)
+      #expect(again.ending == .exited(0), "round \(round): \(again.errorOutput)")
     }
   }
 

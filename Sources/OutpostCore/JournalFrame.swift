@@ -178,6 +178,22 @@ public enum JournalFrame {
       isPadding: bytes[7] & flagPadding != 0)
   }
 
+  /// The header of the frame at the start of `bytes` after the cheap checks only (magic,
+  /// length, logical offset, unused bits, priority, commit marker), without the checksum: for
+  /// the cleaner reclaiming acknowledged records in stretches known to be free of torn writes.
+  public static func uncheckedHeader(
+    _ bytes: UnsafeRawBufferPointer, expectedLogicalOffset: UInt64
+  ) -> Header? {
+    guard let length = announcedLength(bytes, expectedLogicalOffset: expectedLogicalOffset),
+      bytes.count >= length,
+      bytes.loadLE(UInt32.self, at: length - 4) == commitMarker,
+      let priority = Priority(rawValue: bytes[7] & priorityMask)
+    else { return nil }
+    return Header(
+      length: length, seq: bytes.loadLE(UInt64.self, at: 16), priority: priority,
+      isPadding: bytes[7] & flagPadding != 0)
+  }
+
   /// A frame that passed every check.
   public struct Decoded: Sendable, Hashable {
     public var record: Record

@@ -15,7 +15,9 @@ enum JournalFormat {
   static let slotMagic: UInt64 = 0x4354_534F_5054_554F  // "OUTPOSTC"
   /// Acknowledged ranges a slot can hold; further ranges are forgotten (those records are
   /// merely sent again).
-  static let maxSlotRanges = 240
+  static let maxSlotRanges = 239
+  /// Where a slot keeps the suspect stretch (two u64), after the acknowledged ranges.
+  static let suspectOffset = 4072
 }
 
 /// Block 0: what the journal is. Never rewritten after creation.
@@ -99,6 +101,9 @@ struct CursorSlot: Equatable {
   var pendingGap: Gap?
   var recoveries: UInt64
   var acked: SeqRangeSet
+  /// Logical byte range in the live region that may hold torn frames left by a crash (found by
+  /// recovery); the cleaner checks checksums there before trusting a frame's header.
+  var suspect: Range<UInt64>? = nil
 
   struct Gap: Equatable {
     var count: UInt64
@@ -135,6 +140,8 @@ struct CursorSlot: Equatable {
         b.storeLE(range.lowerBound, at: 168 + i * 16)
         b.storeLE(range.upperBound, at: 176 + i * 16)
       }
+      b.storeLE(suspect?.lowerBound ?? 0, at: JournalFormat.suspectOffset)
+      b.storeLE(suspect?.upperBound ?? 0, at: JournalFormat.suspectOffset + 8)
       let end = JournalFormat.blockSize - 4
       b.storeLE(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<end])), at: end)
     }
@@ -159,7 +166,7 @@ struct CursorSlot: Equatable {
       acked.insert(lower...upper)
     }
     let gapCount = b.loadLE(UInt64.self, at: 128)
-    let slot = CursorSlot(
+    var slot = CursorSlot(
       generation: b.loadLE(UInt64.self, at: 16), epoch: b.loadLE(UInt64.self, at: 24),
       tail: b.loadLE(UInt64.self, at: 32), head: b.loadLE(UInt64.self, at: 40),
       seqLimit: b.loadLE(UInt64.self, at: 48), nextSeq: b.loadLE(UInt64.self, at: 56),
@@ -177,6 +184,9 @@ struct CursorSlot: Equatable {
           lastSeq: b.loadLE(UInt64.self, at: 144)),
       recoveries: b.loadLE(UInt64.self, at: 152),
       acked: acked)
+    let suspectFrom = b.loadLE(UInt64.self, at: JournalFormat.suspectOffset)
+    let suspectTo = b.loadLE(UInt64.self, at: JournalFormat.suspectOffset + 8)
+    if suspectTo > suspectFrom { slot.suspect = suspectFrom..<suspectTo }
     guard slot.tail <= slot.head, slot.nextSeq <= slot.seqLimit else { return nil }
     return slot
   }

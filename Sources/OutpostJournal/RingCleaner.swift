@@ -42,8 +42,12 @@ extension RingJournal {
     }
   }
 
-  /// What the cleaner frees beyond the need when it reclaims acknowledged records.
-  var cleaningChunk: UInt64 { min(checkpointInterval / 4, superblock.ringSize / 16) }
+  /// What the cleaner frees beyond the need when it reclaims acknowledged records: a little
+  /// less than a checkpoint interval, so that on a busy ring the cleaner's checkpoint comes
+  /// just before the interval's would, and one checkpoint serves both.
+  var cleaningChunk: UInt64 {
+    min(checkpointInterval - checkpointInterval / 8, superblock.ringSize / 16)
+  }
 
   func fullError() -> JournalError {
     .fullOfUnacknowledgedAlarms(alarms: counters.live[0], capacity: capacity)
@@ -79,11 +83,17 @@ extension RingJournal {
   /// Reclaims or moves records from the tail until `need` bytes are gained, the step's move
   /// budget is spent or the head is reached; then syncs and checkpoints the new tail.
   func cleaningStep(level: Int, need: UInt64) throws {
-    if head - checkpointHead > checkpointInterval / 2 { try writeCheckpoint() }
     // Moved records must fit in the free space that exists now, with room for ring-end padding,
-    // and stay within the recovery scan window.
-    let moveBudget =
-      min(freeBytes, checkpointInterval / 2) - UInt64(JournalFrame.maxFrameLength)
+    // and stay within recovery's scan window past the last checkpoint; a checkpoint first is
+    // needed only when that window is nearly used up.
+    let maxFrame = UInt64(JournalFrame.maxFrameLength)
+    var window =
+      checkpointHead + checkpointInterval - min(head, checkpointHead + checkpointInterval)
+    if window < 2 * maxFrame {
+      try writeCheckpoint()
+      window = checkpointInterval
+    }
+    let moveBudget = min(freeBytes, window) - maxFrame
     var moved: UInt64 = 0
     var gap: CursorSlot.Gap? = nil
     let startTail = cleanTail
@@ -91,12 +101,19 @@ extension RingJournal {
     scan: while cleanTail < limit {
       let gained = (cleanTail - startTail) - min(cleanTail - startTail, moved)
       if gained >= need { break }
-      // Acknowledged records are reclaimed on their checked header alone; nothing of them is
-      // kept, so their record is not decoded.
-      if let header = try checkedHeader(at: cleanTail), !header.isPadding,
+      // Runs of acknowledged records are reclaimed a window at a time on their headers alone.
+      let run = try reclaimAcknowledgedRun(
+        from: cleanTail, limit: limit, need: need - gained)
+      if run > 0 {
+        cleanTail += run
+        continue
+      }
+      // Acknowledged records are reclaimed on their header alone; nothing of them is kept, so
+      // their record is not decoded (and outside the suspect stretch not even checksummed).
+      if let header = try reclaimableHeader(at: cleanTail), !header.isPadding,
         cleanTail + UInt64(header.length) <= limit, acked.contains(header.seq)
       {
-        counters.live[Int(header.priority.rawValue)] -= 1
+        uncount(header.priority)
         cleanTail += UInt64(header.length)
         continue
       }
@@ -110,13 +127,12 @@ extension RingJournal {
         cleanTail = next
       case .record(let decoded, let next):
         let record = decoded.record
-        let p = Int(record.priority.rawValue)
         if acked.contains(record.seq) {
-          counters.live[p] -= 1
+          uncount(record.priority)
         } else if (record.priority == .bulk && level >= 1)
           || (record.priority == .normal && level >= 2)
         {
-          counters.live[p] -= 1
+          uncount(record.priority)
           if record.kind == .journalGap,
             case .journalGap(let count, let first, let last)? = try? record.decodedBody()
           {
@@ -142,6 +158,7 @@ extension RingJournal {
     }
     if head > durableHead { try syncData() }
     tail = cleanTail
+    if let stretch = suspect, stretch.upperBound <= tail { suspect = nil }
     // The checkpoint carries the pending gap, so the loss is on record before the space is
     // reused; the gap record itself is written at the next sync (one per group commit).
     try writeCheckpoint()
@@ -161,6 +178,52 @@ extension RingJournal {
     guard let pending = pendingGap else { return }
     try writeGapRecord(pending)
     pendingGap = nil
+  }
+
+  /// Reclaims consecutive acknowledged records from `from` within one read window, outside the
+  /// suspect stretch, until `need` bytes are passed, `limit` or the window's end is reached, or
+  /// a record that is not acknowledged comes. The loop works on the window's bytes and locals
+  /// only: this is the cleaner's steady state on a box whose uplink keeps up.
+  ///
+  /// - Returns: the bytes passed (0 when the first frame does not qualify).
+  func reclaimAcknowledgedRun(from: UInt64, limit: UInt64, need: UInt64) throws -> UInt64 {
+    let room = min(roomToRingEnd(from), limit - from)
+    guard room >= UInt64(JournalFrame.minFrameLength) else { return 0 }
+    let span = Int(min(room, UInt64(ReadWindow.chunk)))
+    if let stretch = suspect, from < stretch.upperBound, from + UInt64(span) > stretch.lowerBound {
+      return 0
+    }
+    let acked = self.acked
+    var removed: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    let passed = try window.withBytes(storage, physical: physical(from), count: span) { bytes in
+      var offset = 0
+      while UInt64(offset) < need {
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+        guard
+          let header = JournalFrame.uncheckedHeader(
+            rest, expectedLogicalOffset: from + UInt64(offset)),
+          !header.isPadding, acked.contains(header.seq)
+        else { break }
+        switch header.priority {
+        case .alarm: removed.0 += 1
+        case .normal: removed.1 += 1
+        case .bulk: removed.2 += 1
+        }
+        offset += header.length
+      }
+      return UInt64(offset)
+    }
+    counters.live[0] -= min(counters.live[0], removed.0)
+    counters.live[1] -= min(counters.live[1], removed.1)
+    counters.live[2] -= min(counters.live[2], removed.2)
+    return passed
+  }
+
+  /// One live record fewer of `priority`. Saturates: bit rot in a header the cleaner trusted
+  /// may name the wrong priority, and a count is a hint for the cleaner, never a reason to stop.
+  func uncount(_ priority: Priority) {
+    let index = Int(priority.rawValue)
+    if counters.live[index] > 0 { counters.live[index] -= 1 }
   }
 
   /// Counts bytes that held no valid frame as quarantined: they are skipped by every reader and

@@ -44,6 +44,8 @@ public final class RingJournal {
   var counters: Counters
   var acked: SeqRangeSet
   var pendingGap: CursorSlot.Gap?
+  /// Stretch of the live region where recovery found torn frames; see ``CursorSlot/suspect``.
+  var suspect: Range<UInt64>?
 
   // In memory only.
   /// Records before this are gone; equals `tail` except while a cleaning step is in progress.
@@ -107,6 +109,7 @@ public final class RingJournal {
     nextSeq = slot.nextSeq
     acked = slot.acked
     pendingGap = slot.pendingGap
+    suspect = slot.suspect
     counters = Counters(
       live: slot.live, droppedUnacked: slot.droppedUnacked, gapRecords: slot.gapRecords,
       quarantinedBytes: slot.quarantinedBytes, quarantinedRegions: slot.quarantinedRegions,
@@ -422,7 +425,7 @@ public final class RingJournal {
       quarantinedBytes: counters.quarantinedBytes,
       quarantinedRegions: counters.quarantinedRegions,
       relocatedRecords: counters.relocatedRecords, pendingGap: pendingGap,
-      recoveries: counters.recoveries, acked: acked)
+      recoveries: counters.recoveries, acked: acked, suspect: suspect)
     let bytes = slot.encode()
     do {
       try bytes.withUnsafeBytes { b throws in

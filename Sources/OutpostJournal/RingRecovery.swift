@@ -263,6 +263,7 @@ extension RingJournal {
           break scan
         }
         quarantine(from: at, to: next)
+        markSuspect(at..<next)
         at = next
       }
     }
@@ -298,7 +299,7 @@ extension RingJournal {
         cleanTail = next
       case .record(let decoded, let next):
         let record = decoded.record
-        counters.live[Int(record.priority.rawValue)] -= 1
+        uncount(record.priority)
         if remaining.remove(record.seq) == nil && !acked.contains(record.seq) {
           counters.droppedUnacked += 1
           gap = Self.widen(gap, with: record.seq)
@@ -341,6 +342,8 @@ extension RingJournal {
     tail = kept.first?.logical ?? end
     cleanTail = tail
     head = end
+    // Whatever lay between the frames found is unknown: check everything before trusting it.
+    if end > tail { markSuspect(tail..<end) }
     durableHead = end
     checkpointHead = end
     var seen: [UInt64: Int] = [:]
@@ -358,6 +361,15 @@ extension RingJournal {
     let moved = Set(
       kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
     if !moved.isEmpty { try dropOriginals(of: moved) }
+  }
+
+  /// Widens the suspect stretch to cover `range`.
+  func markSuspect(_ range: Range<UInt64>) {
+    guard let current = suspect else {
+      suspect = range
+      return
+    }
+    suspect = min(current.lowerBound, range.lowerBound)..<max(current.upperBound, range.upperBound)
   }
 
   /// Makes the recovered state durable: syncs what the scan accepted, checkpoints with a fresh

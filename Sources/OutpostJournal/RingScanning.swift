@@ -6,7 +6,9 @@ struct ReadWindow {
   let ringOffset: UInt64
   let ringSize: UInt64
   var start: UInt64 = 0
+  /// The buffer, reused from read to read; only its first `valid` bytes hold file content.
   var bytes: [UInt8] = []
+  var valid = 0
   static let chunk = 64 * 1024
 
   init(ringOffset: UInt64, ringSize: UInt64) {
@@ -15,8 +17,8 @@ struct ReadWindow {
   }
 
   mutating func invalidate(physical: UInt64, count: Int) {
-    if physical < start + UInt64(bytes.count) && physical + UInt64(count) > start {
-      bytes = []
+    if physical < start + UInt64(valid) && physical + UInt64(count) > start {
+      valid = 0
     }
   }
 
@@ -24,25 +26,47 @@ struct ReadWindow {
   mutating func read(
     _ storage: any JournalStorage, physical: UInt64, count: Int
   ) throws -> ArraySlice<UInt8> {
+    let (from, available) = try load(storage, physical: physical, count: count)
+    return bytes[from..<(from + available)]
+  }
+
+  /// Calls `body` with up to `count` bytes at physical offset `physical` (fewer only at the
+  /// ring's end or the storage's end), without copying them out of the window.
+  mutating func withBytes<R>(
+    _ storage: any JournalStorage, physical: UInt64, count: Int,
+    _ body: (UnsafeRawBufferPointer) throws -> R
+  ) throws -> R {
+    let (from, available) = try load(storage, physical: physical, count: count)
+    return try bytes.withUnsafeBytes { all in
+      try body(UnsafeRawBufferPointer(rebasing: all[from..<(from + available)]))
+    }
+  }
+
+  /// Makes sure the window holds `count` bytes at `physical` (or all there are before the ring's
+  /// end), reading a chunk into the reused buffer when it does not; returns where they start in
+  /// the buffer and how many there are.
+  private mutating func load(
+    _ storage: any JournalStorage, physical: UInt64, count: Int
+  ) throws -> (from: Int, available: Int) {
     let ringEnd = ringOffset + ringSize
     let wanted = Int(min(UInt64(count), ringEnd - physical))
-    if physical < start || physical + UInt64(wanted) > start + UInt64(bytes.count) {
+    if physical < start || physical + UInt64(wanted) > start + UInt64(valid) {
       let size = Int(min(UInt64(max(Self.chunk, wanted)), ringEnd - physical))
-      var fresh = [UInt8](repeating: 0, count: size)
+      if bytes.count < size { bytes = [UInt8](repeating: 0, count: size) }
       let got: Int
       do {
-        got = try fresh.withUnsafeMutableBytes { b throws in
-          try storage.read(into: b, at: physical)
+        got = try bytes.withUnsafeMutableBytes { b in
+          try storage.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<size]), at: physical)
         }
       } catch let error as StorageError {
+        valid = 0
         throw JournalError.storage(error)
       }
-      fresh.removeLast(size - got)
       start = physical
-      bytes = fresh
+      valid = got
     }
     let from = Int(physical - start)
-    return bytes[from..<min(bytes.count, from + wanted)]
+    return (from, max(0, min(valid - from, wanted)))
   }
 }
 
@@ -63,16 +87,15 @@ extension RingJournal {
   func frame(at logical: UInt64) throws -> FrameAt {
     let room = roomToRingEnd(logical)
     if room < UInt64(JournalFrame.minFrameLength) { return .ringEnd }
-    let at = physical(logical)
-    let header = try window.read(storage, physical: at, count: 16)
-    let length: Int? = header.withUnsafeBytes {
-      JournalFrame.announcedLength($0, expectedLogicalOffset: logical)
+    let limit = Int(min(room, UInt64(JournalFrame.maxFrameLength)))
+    let result = try window.withBytes(storage, physical: physical(logical), count: limit) {
+      bytes -> Result<JournalFrame.Decoded, JournalFrame.Failure>? in
+      guard let length = JournalFrame.announcedLength(bytes, expectedLogicalOffset: logical),
+        UInt64(length) <= room
+      else { return nil }
+      return JournalFrame.decode(bytes, expectedLogicalOffset: logical)
     }
-    guard let length, UInt64(length) <= room else { return .invalid(torn: false) }
-    let bytes = try window.read(storage, physical: at, count: length)
-    let result = bytes.withUnsafeBytes {
-      JournalFrame.decode($0, expectedLogicalOffset: logical)
-    }
+    guard let result else { return .invalid(torn: false) }
     switch result {
     case .success(let decoded):
       return decoded.isPadding ? .padding : .record(decoded)
@@ -83,20 +106,21 @@ extension RingJournal {
     }
   }
 
-  /// The header of the valid frame at `logical`, checked but not decoded; nil where there is
-  /// no valid frame.
-  func checkedHeader(at logical: UInt64) throws -> JournalFrame.Header? {
+  /// The header of the frame at `logical` without decoding the record: checksum included inside
+  /// the suspect stretch (where recovery found torn writes), the cheap checks only elsewhere —
+  /// every frame there was written whole and counted. Nil where there is no frame.
+  func reclaimableHeader(at logical: UInt64) throws -> JournalFrame.Header? {
     let room = roomToRingEnd(logical)
     guard room >= UInt64(JournalFrame.minFrameLength) else { return nil }
     let at = physical(logical)
-    let start = try window.read(storage, physical: at, count: 16)
-    guard
-      let length = start.withUnsafeBytes({
-        JournalFrame.announcedLength($0, expectedLogicalOffset: logical)
-      }), UInt64(length) <= room
-    else { return nil }
-    return try window.read(storage, physical: at, count: length).withUnsafeBytes {
-      JournalFrame.checkedHeader($0, expectedLogicalOffset: logical)
+    let limit = Int(min(room, UInt64(JournalFrame.maxFrameLength)))
+    let verify =
+      suspect.map { logical < $0.upperBound && logical + UInt64(limit) > $0.lowerBound }
+      ?? false
+    return try window.withBytes(storage, physical: at, count: limit) { bytes in
+      verify
+        ? JournalFrame.checkedHeader(bytes, expectedLogicalOffset: logical)
+        : JournalFrame.uncheckedHeader(bytes, expectedLogicalOffset: logical)
     }
   }
 

@@ -8,16 +8,20 @@ protocol Contender: AnyObject {
   func finish() throws
 }
 
-/// The three contenders, in the order of the table's columns.
+/// The contenders, in the order of the table's columns.
 enum ContenderKind: Int, CaseIterable, CustomStringConvertible {
   case journal
+  /// The bar's baseline: the very bytes the journal writes (its frames), raw.
   case raw
+  /// For reference: only the 64-byte bodies, raw, without any framing.
+  case rawBodies
   case sqlite
 
   var description: String {
     switch self {
     case .journal: "journal"
     case .raw: "raw"
+    case .rawBodies: "raw-bodies"
     case .sqlite: "SQLite"
     }
   }
@@ -53,8 +57,23 @@ struct Workload {
     self.bodies = bodies
   }
 
-  /// The bodies back to back: what the raw baseline writes for one batch.
+  /// The bodies back to back: what the bodies-only reference writes for one batch.
   var concatenated: [UInt8] { bodies.flatMap { $0 } }
+
+  /// The batch exactly as the journal frames it (sequence numbers, times, checksums and all):
+  /// what the raw baseline writes for one batch, so that the comparison is of the same bytes.
+  var framed: [UInt8] {
+    var offset: UInt64 = 0
+    var bytes: [UInt8] = []
+    for (i, body) in bodies.enumerated() {
+      let record = Record(
+        seq: UInt64(i), kind: Self.kind, priority: Self.priority, time: Self.time, body: body)
+      let frame = JournalFrame.encode(record, logicalOffset: offset)
+      bytes += frame
+      offset += UInt64(frame.count)
+    }
+    return bytes
+  }
 }
 
 /// A failed system call, with the errno text.

@@ -75,7 +75,16 @@ enum JournalBench {
           contenders.append(
             (
               kind,
-              try RawContender(path: path + ".raw", fileSize: options.fileSize, workload: workload)
+              try RawContender(
+                path: path + ".raw", fileSize: options.fileSize, batch: workload.framed)
+            ))
+        case .rawBodies:
+          contenders.append(
+            (
+              kind,
+              try RawContender(
+                path: path + ".raw-bodies", fileSize: options.fileSize,
+                batch: workload.concatenated)
             ))
         case .sqlite:
           let sqlite = try SQLiteContender(path: path + ".sqlite", workload: workload)

@@ -70,9 +70,9 @@ final class JournalContender: Contender {
   }
 }
 
-/// The baseline: the batch's bodies, back to back, in one `pwrite`, then `fdatasync`, written
-/// sequentially through a preallocated, zero-filled file of the journal's size and wrapping to
-/// its start at the end, like a ring.
+/// The baseline: one batch's bytes (the journal's frames, or for reference the bare bodies) in
+/// one `pwrite`, then `fdatasync`, written sequentially through a preallocated, zero-filled file
+/// of the journal's size and wrapping to its start at the end, like a ring.
 final class RawContender: Contender {
   let path: String
   let fd: Int32
@@ -80,10 +80,10 @@ final class RawContender: Contender {
   let batch: [UInt8]
   var offset: UInt64 = 0
 
-  init(path: String, fileSize: UInt64, workload: Workload) throws {
+  init(path: String, fileSize: UInt64, batch: [UInt8]) throws {
     self.path = path
     size = fileSize
-    batch = workload.concatenated
+    self.batch = batch
     precondition(UInt64(batch.count) <= fileSize, "a batch larger than the file")
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw SystemCallError(call: "open", path: path, code: errno) }

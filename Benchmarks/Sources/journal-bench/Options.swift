@@ -34,7 +34,7 @@ struct Options {
     usage: journal-bench [--dir DIR] [--seconds S] [--records N] [--rounds R]
                          [--slice-ms MS] [--batches 1,16,256] [--file-mib M]
                          [--no-prefill] [--check]
-                         [--only journal|raw|sqlite]
+                         [--only journal|raw|raw-bodies|sqlite]
 
     Measures durable appends of 64-byte records: the Outpost journal, raw pwrite+fdatasync of
     the same bytes in the same batches, and SQLite in WAL mode with synchronous=FULL (GRDB).
@@ -96,7 +96,7 @@ struct Options {
       case "--only":
         let name = try value(for: flag)
         guard let kind = ContenderKind.allCases.first(where: { "\($0)".lowercased() == name })
-        else { throw UsageError("--only wants journal, raw or sqlite, not \(name)") }
+        else { throw UsageError("--only wants journal, raw, raw-bodies or sqlite, not \(name)") }
         options.contenders = [kind]
       case "-h", "--help":
         throw UsageError(nil)

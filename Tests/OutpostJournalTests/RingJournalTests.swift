@@ -111,3 +111,38 @@ import Testing
     #expect(readByOpen < 1_400_000, "recovery read \(readByOpen) bytes")
   }
 }
+
+@Suite struct AcknowledgementTests {
+  @Test func outOfOrderAcknowledgementsMoveTheFloorAndSurviveACheckpoint() throws {
+    var rig = try JournalRig()
+    for i in 0..<20 { try rig.journal.append(entry(i == 12 ? .alarm : .normal, UInt64(i))) }
+    try rig.journal.sync()
+    // The alarm overtakes the backlog and is acknowledged first.
+    try rig.journal.acknowledge(12)
+    #expect(rig.journal.ackFloor == 0)
+    try rig.journal.acknowledge(5...9)
+    #expect(rig.journal.ackFloor == 0)
+    try rig.journal.acknowledge(0...4)
+    #expect(rig.journal.ackFloor == 10)
+    try rig.journal.acknowledge(10...11)
+    #expect(rig.journal.ackFloor == 13)
+    try rig.journal.checkpoint()
+    try rig.crashAndReopen()
+    #expect(rig.journal.ackFloor == 13)
+    #expect(rig.journal.isAcknowledged(12) && !rig.journal.isAcknowledged(13))
+    #expect(try rig.journal.unacknowledged().map(\.seq) == Array(13..<20))
+    let beyond = rig.journal.nextSequenceNumber + 5
+    #expect(throws: JournalError.self) { try rig.journal.acknowledge(beyond) }
+  }
+
+  @Test func readersStartAtAnySequenceNumber() throws {
+    let rig = try JournalRig()
+    for i in 0..<30 { try rig.journal.append(entry(.bulk, UInt64(i)), durable: false) }
+    // Not yet synced: a durable-only reader sees nothing, a reader of everything sees all.
+    #expect(try rig.journal.records(from: 0).isEmpty)
+    #expect(try rig.journal.records(from: 25, durableOnly: false).map(\.seq) == Array(25..<30))
+    try rig.journal.sync()
+    #expect(try rig.journal.records(from: 17, limit: 3).map(\.seq) == [17, 18, 19])
+    #expect(try rig.journal.records(from: 1000).isEmpty)
+  }
+}

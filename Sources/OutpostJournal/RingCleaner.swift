@@ -11,10 +11,10 @@ import OutpostCore
 /// sequence number, time and body unchanged. The level is the lowest whose victims exist, so an
 /// unacknowledged record is never overwritten while an acknowledged one is still in the ring,
 /// and no normal record while a bulk one is. An overwritten gap record's content is carried into
-/// the next gap record, so gap records never pile up nor lose a count. Each step ends with `fdatasync` of the moved
-/// records and then a checkpoint that moves the tail, so a crash at any point leaves every
-/// record either at its old place or durable at its new one (recovery removes the old copy of
-/// a record whose move was not yet checkpointed).
+/// the next gap record, so gap records never pile up nor lose a count. Each step ends with
+/// `fdatasync` of the moved records and then a checkpoint that moves the tail, so a crash at
+/// any point leaves every record either at its old place or durable at its new one (recovery
+/// removes the old copy of a record whose move was not yet checkpointed).
 extension RingJournal {
   /// Makes sure `bytes` can be written at the head while the cleaner's reserve stays free.
   func makeRoom(for bytes: UInt64) throws {
@@ -34,6 +34,9 @@ extension RingJournal {
       if examined >= budget || examined == 0 {
         // A whole lap at this level without enough room: escalate.
         level += 1
+        if level == 1 && counters.live[Int(Priority.bulk.rawValue)] == 0 && !countsMayBeLow {
+          level = 2
+        }
         guard level <= 2 else { throw fullError() }
         budget = head - cleanTail
       } else {
@@ -49,6 +52,11 @@ extension RingJournal {
     min(checkpointInterval - checkpointInterval / 8, superblock.ringSize / 16)
   }
 
+  /// Whether the live counters may be lower than the truth: only after damage was found, when
+  /// a header the cleaner trusted may have named the wrong priority. The cleaner then walks a
+  /// level rather than skipping it on a count.
+  var countsMayBeLow: Bool { counters.quarantinedRegions > 0 }
+
   func fullError() -> JournalError {
     .fullOfUnacknowledgedAlarms(alarms: counters.live[0], capacity: capacity)
   }
@@ -57,7 +65,8 @@ extension RingJournal {
   func victimLevel() throws -> Int {
     if try hasLiveAcknowledgedRecord() { return 0 }
     if counters.live[Int(Priority.bulk.rawValue)] > 0 { return 1 }
-    if counters.live[Int(Priority.normal.rawValue)] > 0 { return 2 }
+    // Refusing an alarm is only ever decided on counts that are exact.
+    if counters.live[Int(Priority.normal.rawValue)] > 0 || countsMayBeLow { return 2 }
     throw fullError()
   }
 

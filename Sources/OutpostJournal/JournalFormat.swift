@@ -26,7 +26,21 @@ struct Superblock: Equatable {
   var ringSize: UInt64
   var epoch: UInt64
   var seqLeaseBlock: UInt32
+  /// Bytes written between checkpoints at most. Fixed at creation: recovery's scan window
+  /// depends on it, so it must not change under a journal's feet. 0 in the file means the
+  /// default for the ring's size.
+  var storedCheckpointInterval: UInt32
   var createdMs: Int64
+
+  /// The checkpoint interval in force: the stored one, or the default for the ring's size
+  /// (an eighth of the ring, between 64 KiB and 1 MiB); never below four maximum frames, since
+  /// a cleaning step may move up to half an interval.
+  var checkpointInterval: UInt64 {
+    let chosen =
+      storedCheckpointInterval > 0
+      ? UInt64(storedCheckpointInterval) : max(64 * 1024, min(1 << 20, ringSize / 8))
+    return max(4 * UInt64(JournalFrame.maxFrameLength), chosen)
+  }
   var ringOffset: UInt64 { JournalFormat.ringOffset }
 
   static let encodedLength = 68
@@ -42,6 +56,7 @@ struct Superblock: Equatable {
       b.storeLE(ringSize, at: 32)
       b.storeLE(epoch, at: 40)
       b.storeLE(seqLeaseBlock, at: 48)
+      b.storeLE(storedCheckpointInterval, at: 52)
       b.storeLE(createdMs, at: 56)
       b.storeLE(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<64])), at: 64)
     }
@@ -68,6 +83,7 @@ struct Superblock: Equatable {
     let superblock = Superblock(
       fileSize: b.loadLE(UInt64.self, at: 16), ringSize: b.loadLE(UInt64.self, at: 32),
       epoch: b.loadLE(UInt64.self, at: 40), seqLeaseBlock: b.loadLE(UInt32.self, at: 48),
+      storedCheckpointInterval: b.loadLE(UInt32.self, at: 52),
       createdMs: b.loadLE(Int64.self, at: 56))
     guard superblock.ringSize >= JournalFormat.minimumRingSize,
       superblock.ringSize % UInt64(JournalFrame.alignment) == 0,

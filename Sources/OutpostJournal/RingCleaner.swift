@@ -20,6 +20,11 @@ extension RingJournal {
   func makeRoom(for bytes: UInt64) throws {
     let required = bytes + reserve
     guard freeBytes < required else { return }
+    // More than an empty ring could give: refuse before overwriting anything.
+    guard required <= superblock.ringSize else {
+      throw JournalError.tooSmall(
+        size: superblock.fileSize, minimum: required + superblock.ringOffset)
+    }
     // Reclaiming acknowledged records loses nothing, so the cleaner then frees a good stretch
     // at once and the checkpoint it costs is shared by many appends. Overwriting unacknowledged
     // records takes only what this append needs.
@@ -102,7 +107,8 @@ extension RingJournal {
       try writeCheckpoint()
       window = checkpointInterval
     }
-    let moveBudget = min(freeBytes, window) - maxFrame
+    let room = min(freeBytes, window)
+    let moveBudget = room > maxFrame ? room - maxFrame : 0
     var moved: UInt64 = 0
     var gap: CursorSlot.Gap? = nil
     let startTail = cleanTail

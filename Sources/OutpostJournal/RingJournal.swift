@@ -54,6 +54,10 @@ public final class RingJournal {
   var durableHead: UInt64
   var nextSeq: UInt64
   var poisoned: StorageError?
+  /// Set by recovery: copies a cleaning step cut short left past the head, to be erased.
+  var abandoned: Range<UInt64>?
+  /// Set by salvage: older duplicates of records found twice, to be erased.
+  var erasures: [Range<UInt64>] = []
   var ackVersion = 0
   /// `ackVersion` at the last scan that found no live acknowledged record.
   var noAckedLiveAtVersion: Int?
@@ -94,10 +98,7 @@ public final class RingJournal {
     self.logger = logger
     let ring = superblock.ringSize
     reserve = max(2 * UInt64(JournalFrame.maxFrameLength) + 256, ring / 32)
-    // Never below four maximum frames: a cleaning step moves up to half an interval.
-    checkpointInterval = max(
-      4 * UInt64(JournalFrame.maxFrameLength),
-      configuration.checkpointInterval ?? max(64 * 1024, min(1 << 20, ring / 8)))
+    checkpointInterval = superblock.checkpointInterval
     generation = slot.generation
     tail = slot.tail
     cleanTail = slot.tail
@@ -152,7 +153,7 @@ public final class RingJournal {
       var end = start
       while end < entries.count {
         let length = UInt64(JournalFrame.frameLength(bodyLength: entries[end].body.count))
-        if end > start && bytes + length > checkpointInterval / 2 { break }
+        if end > start && bytes + length > chunkLimit { break }
         bytes += length
         end += 1
       }
@@ -260,6 +261,13 @@ public final class RingJournal {
 
   var freeBytes: UInt64 { tail + superblock.ringSize - head }
 
+  /// The most frame bytes one write may carry: half a checkpoint interval, so recovery's scan
+  /// window always covers it, and never more than an empty ring could take beside the padding
+  /// slack and the reserve.
+  var chunkLimit: UInt64 {
+    min(checkpointInterval / 2, capacity - UInt64(JournalFrame.maxFrameLength))
+  }
+
   /// Sequence numbers reserved per lease: the configured block, and at least two checkpoint
   /// intervals of the smallest frames, so leases are renewed by the checkpoints that happen
   /// anyway rather than by checkpoints of their own.
@@ -297,7 +305,9 @@ public final class RingJournal {
   private func writeChunk(
     _ entries: ArraySlice<JournalEntry>, frameBytes: UInt64, seqs: inout [UInt64]
   ) throws {
-    let paddingSlack = UInt64(JournalFrame.maxFrameLength)
+    // Where the chunk meets the ring's end, padding wastes less than its largest frame.
+    let paddingSlack = UInt64(
+      entries.map { JournalFrame.frameLength(bodyLength: $0.body.count) }.max() ?? 0)
     try makeRoom(for: frameBytes + paddingSlack)
     if head + frameBytes + paddingSlack > checkpointHead + checkpointInterval {
       try writeCheckpoint()

@@ -22,7 +22,9 @@ extension RingJournal {
     while epoch == 0 { epoch = UInt64.random(in: 1...UInt64.max) }
     let superblock = Superblock(
       fileSize: JournalFormat.ringOffset + ringSize, ringSize: ringSize, epoch: epoch,
-      seqLeaseBlock: configuration.seqLeaseBlock, createdMs: configuration.now())
+      seqLeaseBlock: configuration.seqLeaseBlock,
+      storedCheckpointInterval: UInt32(clamping: configuration.checkpointInterval ?? 0),
+      createdMs: configuration.now())
     let empty = CursorSlot(
       generation: 0, epoch: epoch, tail: 0, head: 0, seqLimit: 0, nextSeq: 0, live: [0, 0, 0],
       droppedUnacked: 0, gapRecords: 0, quarantinedBytes: 0, quarantinedRegions: 0,
@@ -85,7 +87,12 @@ extension RingJournal {
         )
       }
     }
-    let best = slots.compactMap { $0 }.max { $0.generation < $1.generation }
+    // A slot whose cursors could not belong to a ring in this file was written by no correct
+    // journal; leave it out rather than compute with it.
+    let ringBound = storage.size - min(storage.size, JournalFormat.ringOffset)
+    let best = slots.compactMap { $0 }
+      .filter { $0.head - $0.tail <= ringBound && $0.head < 1 << 62 }
+      .max { $0.generation < $1.generation }
 
     var superblock: Superblock
     let decoded = header.withUnsafeBytes {
@@ -108,7 +115,13 @@ extension RingJournal {
       ringSize -= ringSize % UInt64(JournalFrame.alignment)
       superblock = Superblock(
         fileSize: JournalFormat.ringOffset + ringSize, ringSize: ringSize, epoch: best.epoch,
-        seqLeaseBlock: configuration.seqLeaseBlock, createdMs: 0)
+        seqLeaseBlock: configuration.seqLeaseBlock,
+        storedCheckpointInterval: UInt32(clamping: configuration.checkpointInterval ?? 0),
+        createdMs: 0)
+      // Rebuilt geometry must be one this journal could have had: a file cut short is no journal.
+      guard ringSize >= JournalFormat.minimumRingSize, best.head - best.tail <= ringSize else {
+        throw JournalError.notAJournal(path: path)
+      }
       logger.error("journal superblock damaged; rebuilt from file size and cursor slots")
       if !readOnly {
         do {
@@ -224,6 +237,13 @@ extension RingJournal {
 
   /// Scans from the checkpointed head over what may have been written since, up to the
   /// checkpoint interval: the journal never writes further without a new checkpoint.
+  ///
+  /// A moved frame (one the cleaner rewrote at the head) past the checkpointed head means a
+  /// cleaning step was cut short before the checkpoint that would have released its originals.
+  /// Between a step's first move and that checkpoint nothing but its moves and padding is
+  /// written, and the originals were never overwritten: so the head is cut back to the first
+  /// moved frame, the originals stay where they are, and the abandoned copies are erased when
+  /// recovery finishes (so no later recovery can find them again).
   func recoverTail() throws {
     let limit = min(
       checkpointHead + checkpointInterval + 2 * UInt64(JournalFrame.maxFrameLength),
@@ -231,9 +251,9 @@ extension RingJournal {
     var at = checkpointHead
     var lastGood = checkpointHead
     var maxSeq: UInt64? = nil
-    var moved: Set<UInt64> = []
     var gapWritten = false
     var tornBytes: UInt64 = 0
+    var cut: UInt64? = nil
     scan: while at < limit {
       var found = try frame(at: at)
       if case .record(let decoded) = found, !decoded.relocated, decoded.record.seq < nextSeq {
@@ -243,14 +263,17 @@ extension RingJournal {
       switch found {
       case .record(let decoded):
         let record = decoded.record
-        counters.live[Int(record.priority.rawValue)] += 1
+        // Numbers seen are never handed out again, abandoned or not.
         maxSeq = max(maxSeq ?? 0, record.seq)
-        if decoded.relocated { moved.insert(record.seq) }
-        if let pending = pendingGap, record.kind == .journalGap,
-          case .journalGap(let count, let first, let last)? = try? record.decodedBody(),
-          count == pending.count, first == pending.firstSeq, last == pending.lastSeq
-        {
-          gapWritten = true
+        if decoded.relocated && cut == nil { cut = at }
+        if cut == nil {
+          counters.live[Int(record.priority.rawValue)] += 1
+          if let pending = pendingGap, record.kind == .journalGap,
+            case .journalGap(let count, let first, let last)? = try? record.decodedBody(),
+            count == pending.count, first == pending.firstSeq, last == pending.lastSeq
+          {
+            gapWritten = true
+          }
         }
         at += UInt64(decoded.length)
         lastGood = at
@@ -262,61 +285,41 @@ extension RingJournal {
           if torn { tornBytes = limit - at }
           break scan
         }
-        quarantine(from: at, to: next)
-        markSuspect(at..<next)
+        if cut == nil {
+          quarantine(from: at, to: next)
+          markSuspect(at..<next)
+        }
         at = next
       }
     }
-    head = lastGood
-    durableHead = lastGood
+    head = cut ?? lastGood
+    durableHead = head
+    if let cut, lastGood > cut {
+      abandoned = cut..<lastGood
+      logger.notice(
+        "journal discards the copies of a cleaning step cut short; the originals stay",
+        metadata: ["from": "\(cut)", "to": "\(lastGood)"])
+    }
     if let maxSeq { nextSeq = max(nextSeq, maxSeq + 1) }
     nextSeq = max(nextSeq, newestLease)
     seqLimit = nextSeq
-    if head != checkpointHead || tornBytes > 0 {
+    if head != checkpointHead || tornBytes > 0 || cut != nil {
       counters.recoveries += 1
       logger.notice(
         "journal recovered records written after the last checkpoint",
         metadata: ["bytes": "\(head - checkpointHead)", "next_seq": "\(nextSeq)"])
     }
     if gapWritten { pendingGap = nil }
-    if !moved.isEmpty { try dropOriginals(of: moved) }
-  }
-
-  /// A cleaning step was cut short after moving records but before checkpointing the new tail:
-  /// the originals are still at the tail. Everything the step had passed is reclaimed again:
-  /// originals of moved records, acknowledged records, and records the step overwrote.
-  func dropOriginals(of moved: Set<UInt64>) throws {
-    var remaining = moved
-    var gap: CursorSlot.Gap? = nil
-    while !remaining.isEmpty, cleanTail < checkpointHead {
-      switch try scanStep(at: cleanTail, limit: checkpointHead) {
-      case .end:
-        remaining.removeAll()
-      case .skip(let next):
-        cleanTail = next
-      case .damaged(let next):
-        quarantine(from: cleanTail, to: next)
-        cleanTail = next
-      case .record(let decoded, let next):
-        let record = decoded.record
-        uncount(record.priority)
-        if remaining.remove(record.seq) == nil && !acked.contains(record.seq) {
-          counters.droppedUnacked += 1
-          gap = Self.widen(gap, with: record.seq)
-        }
-        cleanTail = next
-      }
-    }
-    tail = cleanTail
-    if let gap { pendingGap = Self.merge(pendingGap, gap) }
   }
 
   /// Salvage after both cursor slots were destroyed: every valid frame in the ring is found by
-  /// its magic, checksum and logical offset; the newest lap's frames are kept. O(ring size), on
-  /// this rare path only.
+  /// its magic, checksum and logical offset; the frames of the newest stretch the ring can hold
+  /// (its capacity, so the cleaner's reserve stays free) are kept. Where a sequence number is
+  /// found twice (a record and the copy a cleaning step made of it), the later copy is kept and
+  /// the earlier one erased when recovery finishes. O(ring size), on this rare path only.
   func salvage() throws {
     let ring = superblock.ringSize
-    var found: [(logical: UInt64, length: UInt64, record: Record, relocated: Bool)] = []
+    var found: [(logical: UInt64, length: UInt64, record: Record)] = []
     var position: UInt64 = 0
     while position + UInt64(JournalFrame.minFrameLength) <= ring {
       let at = superblock.ringOffset + position
@@ -329,7 +332,7 @@ extension RingJournal {
         if magic == JournalFrame.magic, logical % ring == position,
           case .record(let decoded) = try frame(at: logical)
         {
-          found.append((logical, UInt64(decoded.length), decoded.record, decoded.relocated))
+          found.append((logical, UInt64(decoded.length), decoded.record))
           position += UInt64(decoded.length)
           advanced = true
         }
@@ -337,20 +340,26 @@ extension RingJournal {
       if !advanced { position += UInt64(JournalFrame.alignment) }
     }
     let end = found.map { $0.logical + $0.length }.max() ?? 0
-    let start = end >= ring ? end - ring : 0
-    let kept = found.filter { $0.logical >= start }.sorted { $0.logical < $1.logical }
+    let floor = end > capacity ? end - capacity : 0
+    let kept = found.filter { $0.logical >= floor }.sorted { $0.logical < $1.logical }
+    var latest: [UInt64: Int] = [:]
+    for (index, frame) in kept.enumerated() { latest[frame.record.seq] = index }
+    var erase: [Range<UInt64>] = []
+    for (index, frame) in kept.enumerated() {
+      if latest[frame.record.seq] == index {
+        counters.live[Int(frame.record.priority.rawValue)] += 1
+      } else {
+        erase.append(frame.logical..<(frame.logical + frame.length))
+      }
+    }
     tail = kept.first?.logical ?? end
     cleanTail = tail
     head = end
-    // Whatever lay between the frames found is unknown: check everything before trusting it.
-    if end > tail { markSuspect(tail..<end) }
     durableHead = end
     checkpointHead = end
-    var seen: [UInt64: Int] = [:]
-    for frame in kept {
-      counters.live[Int(frame.record.priority.rawValue)] += 1
-      seen[frame.record.seq, default: 0] += 1
-    }
+    erasures = erase
+    // Whatever lay between the frames found is unknown: check everything before trusting it.
+    if end > tail { markSuspect(tail..<end) }
     let maxSeq = kept.map(\.record.seq).max() ?? 0
     // The lease in the lost slots is unknown; skip two whole leases past the highest number seen.
     let lease = leaseBlock
@@ -358,9 +367,22 @@ extension RingJournal {
     seqLimit = nextSeq
     newestLease = nextSeq
     counters.recoveries += 1
-    let moved = Set(
-      kept.filter { $0.relocated && seen[$0.record.seq, default: 0] > 1 }.map(\.record.seq))
-    if !moved.isEmpty { try dropOriginals(of: moved) }
+  }
+
+  /// Overwrites `range` of the ring with zeros, in pieces that never cross the ring's end.
+  func erase(_ range: Range<UInt64>) throws {
+    var at = range.lowerBound
+    while at < range.upperBound {
+      let piece = Int(min(range.upperBound - at, roomToRingEnd(at)))
+      let zeros = [UInt8](repeating: 0, count: piece)
+      window.invalidate(physical: physical(at), count: piece)
+      do {
+        try zeros.withUnsafeBytes { try storage.write($0, at: physical(at)) }
+      } catch let error as StorageError {
+        throw JournalError.storage(error)
+      }
+      at += UInt64(piece)
+    }
   }
 
   /// Widens the suspect stretch to cover `range`.
@@ -376,6 +398,11 @@ extension RingJournal {
   /// sequence lease, and writes any gap record still owed.
   func finishRecovery() throws {
     try guarded {
+      // Copies abandoned by a cleaning step cut short, and duplicates found by salvage, are
+      // erased before any checkpoint could place them in the live region again.
+      for range in erasures + (abandoned.map { [$0] } ?? []) { try erase(range) }
+      erasures = []
+      abandoned = nil
       try syncData()
       // Two checkpoints: the fresh lease must be in both slots before it is used.
       try writeCheckpoint()

@@ -114,7 +114,12 @@ struct ModelRun {
       faults.writeENOSPC = 0.002
       faults.syncEIO = 0.004
     }
-    let size = UInt64(Int.random(in: 48...160, using: &random) * 1024)
+    // Power cuts are aimed at the cleaner: small rings that wrap many times, so cuts land in
+    // the middle of cleaning steps that move alarms.
+    let kib =
+      mode == .powerCuts
+      ? Int.random(in: 44...64, using: &random) : Int.random(in: 48...160, using: &random)
+    let size = UInt64(kib * 1024)
     disk = SimulatedDisk(size: size, seed: seed ^ 0x5EED)
     injectedFaults = faults
     configuration.seqLeaseBlock = UInt32.random(in: 8...200, using: &random)
@@ -136,7 +141,9 @@ struct ModelRun {
       return
     }
     disk.faults = injectedFaults
-    let operations = Int.random(in: 100...300, using: &random)
+    let operations =
+      mode == .powerCuts
+      ? Int.random(in: 300...600, using: &random) : Int.random(in: 100...300, using: &random)
     while step < operations && failure == nil {
       step += 1
       let roll = Int.random(in: 0..<100, using: &random)

@@ -147,18 +147,20 @@ public final class RingJournal {
     seqs.reserveCapacity(entries.count)
     var start = 0
     while start < entries.count {
-      // A chunk never spans more than half a checkpoint interval, so recovery's scan window
-      // always covers it.
+      // A chunk stays within `chunkLimit`, so recovery's scan window always covers it.
       var bytes: UInt64 = 0
+      var largest: UInt64 = 0
       var end = start
       while end < entries.count {
         let length = UInt64(JournalFrame.frameLength(bodyLength: entries[end].body.count))
         if end > start && bytes + length > chunkLimit { break }
         bytes += length
+        largest = max(largest, length)
         end += 1
       }
       try guarded { () throws in
-        try writeChunk(entries[start..<end], frameBytes: bytes, seqs: &seqs)
+        try writeChunk(
+          entries[start..<end], frameBytes: bytes, largestFrame: largest, seqs: &seqs)
       }
       start = end
     }
@@ -303,11 +305,11 @@ public final class RingJournal {
   /// Writes frames for `entries` at the head, after making room and renewing the sequence
   /// lease as needed.
   private func writeChunk(
-    _ entries: ArraySlice<JournalEntry>, frameBytes: UInt64, seqs: inout [UInt64]
+    _ entries: ArraySlice<JournalEntry>, frameBytes: UInt64, largestFrame: UInt64,
+    seqs: inout [UInt64]
   ) throws {
     // Where the chunk meets the ring's end, padding wastes less than its largest frame.
-    let paddingSlack = UInt64(
-      entries.map { JournalFrame.frameLength(bodyLength: $0.body.count) }.max() ?? 0)
+    let paddingSlack = largestFrame
     try makeRoom(for: frameBytes + paddingSlack)
     if head + frameBytes + paddingSlack > checkpointHead + checkpointInterval {
       try writeCheckpoint()

@@ -20,10 +20,11 @@ import Testing
     return (0..<UInt64(runs)).map { base &+ $0 }
   }
 
-  @Test func crashesNeverLoseDurableRecordsNorReturnCorruptOnes() throws {
+  /// Runs the seeds of one mode; stops after three failures, each recorded with its seed.
+  static func runAll(_ mode: ModelRun.Mode, default count: Int, base: UInt64) {
     var failed = 0
-    for seed in Self.seeds(default: 1500, base: 1_000_000) {
-      var run = ModelRun(seed: seed, mode: .crashes)
+    for seed in seeds(default: count, base: base) {
+      var run = ModelRun(seed: seed, mode: mode)
       run.execute()
       if let failure = run.failure {
         failed += 1
@@ -33,30 +34,16 @@ import Testing
     }
   }
 
-  @Test func powerCutsInTheMiddleOfAnOperationLoseNothingDurable() throws {
-    var failed = 0
-    for seed in Self.seeds(default: 1000, base: 9_000_000) {
-      var run = ModelRun(seed: seed, mode: .powerCuts)
-      run.execute()
-      if let failure = run.failure {
-        failed += 1
-        Issue.record("model run failed — replay with OUTPOST_MODEL_SEED=\(seed): \(failure)")
-        if failed >= 3 { break }
-      }
-    }
+  @Test func crashesNeverLoseDurableRecordsNorReturnCorruptOnes() {
+    Self.runAll(.crashes, default: 1500, base: 1_000_000)
   }
 
-  @Test func ioErrorsAndBitFlipsNeverProduceCorruptRecordsOrReusedNumbers() throws {
-    var failed = 0
-    for seed in Self.seeds(default: 1000, base: 5_000_000) {
-      var run = ModelRun(seed: seed, mode: .faults)
-      run.execute()
-      if let failure = run.failure {
-        failed += 1
-        Issue.record("model run failed — replay with OUTPOST_MODEL_SEED=\(seed): \(failure)")
-        if failed >= 3 { break }
-      }
-    }
+  @Test func powerCutsInTheMiddleOfAnOperationLoseNothingDurable() {
+    Self.runAll(.powerCuts, default: 1000, base: 9_000_000)
+  }
+
+  @Test func ioErrorsAndBitFlipsNeverProduceCorruptRecordsOrReusedNumbers() {
+    Self.runAll(.faults, default: 1000, base: 5_000_000)
   }
 }
 

@@ -29,29 +29,45 @@ final class FailingSyncStorage: JournalStorage {
 /// Defects found by review, each once a failing test: crashes in the middle of a cleaning step,
 /// salvage of a wrapped ring, small rings, and damaged geometry.
 @Suite struct JournalReviewTests {
-  /// Finding 1: a cleaning step is cut short after writing its moved copies but before syncing
-  /// them; the disk keeps the copy of the *second* moved alarm and loses the copy of the first
-  /// (unsynced writes may reach the platter in any order). Recovery sees a moved frame, walks the
-  /// tail up to its original, and drops the first alarm as "overwritten by that step".
-  @Test func partiallyPersistedMovesNeverLoseAnAlarm() throws {
-    let disk = SimulatedDisk(size: 128 * 1024, seed: 1)
+  /// A journal on `disk` behind storage whose next sync can be made to fail.
+  func makeJournal(on disk: SimulatedDisk) throws -> (
+    FailingSyncStorage, JournalConfiguration, RingJournal
+  ) {
     let storage = FailingSyncStorage(disk)
     var configuration = JournalConfiguration()
     configuration.seqLeaseBlock = 64
     configuration.epoch = 0xE0C4
     let journal = try RingJournal.create(
       storage: storage, configuration: configuration, logger: quietLogger)
-    let alarmB = try journal.append(entry(.alarm, 1))
-    let alarmA = try journal.append(entry(.alarm, 2))
+    return (storage, configuration, journal)
+  }
+
+  /// Appends acknowledged normal records until the next 40-byte record needs the cleaner.
+  ///
+  /// - Returns: the tag for the next record.
+  func fillWithAcknowledgedRecords(_ journal: RingJournal) throws -> UInt64 {
     let frame = UInt64(JournalFrame.frameLength(bodyLength: 40))
     var i: UInt64 = 10
     while true {
       let s = try journal.statistics()
-      if s.capacityBytes - s.usedBytes < 2 * frame { break }
+      if s.capacityBytes - s.usedBytes < 2 * frame { return i }
       let seq = try journal.append(entry(.normal, i), durable: false)
       try journal.acknowledge(seq)
       i += 1
     }
+  }
+
+  /// Finding 1: a cleaning step is cut short after writing its moved copies but before syncing
+  /// them; the disk keeps the copy of the *second* moved alarm and loses the copy of the first
+  /// (unsynced writes may reach the platter in any order). Recovery once walked the tail up to
+  /// the original of the copy it found and dropped the first alarm as "overwritten by that step".
+  @Test func partiallyPersistedMovesNeverLoseAnAlarm() throws {
+    let disk = SimulatedDisk(size: 128 * 1024, seed: 1)
+    let (storage, configuration, journal) = try makeJournal(on: disk)
+    let alarmB = try journal.append(entry(.alarm, 1))
+    let alarmA = try journal.append(entry(.alarm, 2))
+    let frame = UInt64(JournalFrame.frameLength(bodyLength: 40))
+    let i = try fillWithAcknowledgedRecords(journal)
     try journal.checkpoint()
     let headBefore = try journal.statistics().head
     #expect(try journal.statistics().tail == 0)
@@ -117,26 +133,12 @@ final class FailingSyncStorage: JournalStorage {
   /// rings below ~80 KiB: the interval is at least 64 KiB), the originals a cleaning step moves
   /// can lie *after* the checkpointed head. After a crash between the moves and the step's
   /// checkpoint, recovery's scan (which starts at the checkpointed head) sees both the original
-  /// and the moved copy; dropOriginals only walks [tail, checkpointHead), which is empty, so both
-  /// stay live: the same sequence number is returned twice.
+  /// and the moved copy; recovery once kept both live, returning the same sequence number twice.
   @Test func interruptedCleaningOnASmallRingDuplicatesARecord() throws {
     let disk = SimulatedDisk(size: 12288 + 64 * 1024, seed: 1)
-    let storage = FailingSyncStorage(disk)
-    var configuration = JournalConfiguration()
-    configuration.seqLeaseBlock = 64
-    configuration.epoch = 0xE0C4
-    let journal = try RingJournal.create(
-      storage: storage, configuration: configuration, logger: quietLogger)
+    let (storage, configuration, journal) = try makeJournal(on: disk)
     let alarm = try journal.append(entry(.alarm, 1))
-    let frame = UInt64(JournalFrame.frameLength(bodyLength: 40))
-    var i: UInt64 = 10
-    while true {
-      let s = try journal.statistics()
-      if s.capacityBytes - s.usedBytes < 2 * frame { break }
-      let seq = try journal.append(entry(.normal, i), durable: false)
-      try journal.acknowledge(seq)
-      i += 1
-    }
+    let i = try fillWithAcknowledgedRecords(journal)
     try journal.sync()
     storage.failNextSync = true
     #expect(throws: JournalError.self) {

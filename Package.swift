@@ -17,15 +17,29 @@ let package = Package(
     .library(name: "OutpostCore", targets: ["OutpostCore"]),
     .library(name: "OutpostJournal", targets: ["OutpostJournal"]),
     .library(name: "OutpostSystemd", targets: ["OutpostSystemd"]),
+    .library(name: "OutpostWire", targets: ["OutpostWire"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "4.0.0"..<"5.0.0"),
   ],
   targets: [
     // Pure core: event model, record format, checksums. No I/O.
     .target(name: "OutpostCore", dependencies: ["CCRC32C"], swiftSettings: strict),
+    // The wire protocol: messages, stream framing, sealed datagrams. Pure; shared by agent and
+    // station. See docs/protocol.md.
+    .target(
+      name: "OutpostWire",
+      dependencies: [
+        "OutpostCore",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
     // CRC-32C with the CPU's instruction where there is one.
     .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O2", "-Wall", "-Werror"])]),
     // The crash-safe ring-buffer journal and its storage adapters.
@@ -67,6 +81,17 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: strict),
+    .testTarget(
+      name: "OutpostWireTests",
+      dependencies: [
+        "OutpostCore", "OutpostWire", "OutpostTestKit",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOTestUtils", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      exclude: ["Vectors"],
+      swiftSettings: strict
+    ),
     .testTarget(
       name: "OutpostJournalTests",
       dependencies: [

@@ -1,0 +1,104 @@
+import NIOCore
+
+/// The stream form, carried inside TLS on TCP: `varint length | u8 type | payload`, where the
+/// length counts the type byte and the payload and is at most ``WireLimits/maxFrameLength``.
+public enum StreamFrame {
+  /// Appends `message` as one stream frame.
+  ///
+  /// - Throws: ``WireEncodingError`` when the message breaks a limit, including the frame
+  ///   length; nothing is appended then.
+  public static func write(_ message: WireMessage, into buffer: inout ByteBuffer)
+    throws(WireEncodingError)
+  {
+    var body = ByteBufferAllocator().buffer(capacity: 64)
+    try body.writeWireMessage(message)
+    guard body.readableBytes <= WireLimits.maxFrameLength else {
+      throw .frameTooLong(length: body.readableBytes, limit: WireLimits.maxFrameLength)
+    }
+    buffer.writeWireVarint(UInt64(body.readableBytes))
+    buffer.writeBuffer(&body)
+  }
+
+  /// One stream frame as a new buffer.
+  public static func encode(_ message: WireMessage) throws(WireEncodingError) -> ByteBuffer {
+    var buffer = ByteBufferAllocator().buffer(capacity: 64)
+    try write(message, into: &buffer)
+    return buffer
+  }
+
+  /// The most bytes a length prefix can take for a frame within the limit.
+  static let maxPrefixLength = wireVarintLength(UInt64(WireLimits.maxFrameLength))
+
+  /// Decodes one frame from the front of `buffer`, single-step.
+  ///
+  /// - Returns: the message, with the frame consumed; or nil, with nothing consumed, when the
+  ///   buffer does not yet hold a whole frame.
+  /// - Throws: ``WireError`` for a malformed frame. A length over the limit is rejected as soon
+  ///   as its prefix shows it, before the frame's bytes arrive; nothing is allocated for it.
+  public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> WireMessage? {
+    let start = buffer.readerIndex
+    var length: UInt64 = 0
+    var prefixLength = 0
+    while true {
+      guard let byte = buffer.getInteger(at: start + prefixLength, as: UInt8.self) else {
+        return nil
+      }
+      length |= UInt64(byte & 0x7F) << (7 * UInt64(prefixLength))
+      prefixLength += 1
+      if byte & 0x80 == 0 {
+        if byte == 0 && prefixLength > 1 {
+          throw WireError(.varintNotMinimal(field: "frame length"), at: 0)
+        }
+        break
+      }
+      if prefixLength == maxPrefixLength {
+        // A minimal varint that needs more bytes than this is past the limit already.
+        throw WireError(
+          .frameTooLong(length: length | (1 << (7 * UInt64(prefixLength))), limit: WireLimits.maxFrameLength),
+          at: 0)
+      }
+    }
+    guard length > 0 else { throw WireError(.emptyFrame, at: 0) }
+    guard length <= UInt64(WireLimits.maxFrameLength) else {
+      throw WireError(.frameTooLong(length: length, limit: WireLimits.maxFrameLength), at: 0)
+    }
+    guard buffer.readableBytes >= prefixLength + Int(length) else { return nil }
+    buffer.moveReaderIndex(forwardBy: prefixLength)
+    var frame = buffer.readSlice(length: Int(length))!
+    let type = frame.readInteger(as: UInt8.self)!
+    var reader = WireReader(frame, base: prefixLength + 1)
+    return try reader.readMessage(type: type, typeOffset: prefixLength, datagram: false)
+  }
+}
+
+/// A single-step decoder of the stream form for a NIO pipeline
+/// (`ByteToMessageHandler(StreamFrameDecoder())`). Stateless; a malformed frame throws
+/// ``WireError`` and the connection should be closed, since the stream cannot be resynchronised.
+public struct StreamFrameDecoder: NIOSingleStepByteToMessageDecoder {
+  public typealias InboundOut = WireMessage
+
+  public init() {}
+
+  public mutating func decode(buffer: inout ByteBuffer) throws -> WireMessage? {
+    try StreamFrame.decode(from: &buffer)
+  }
+
+  public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> WireMessage? {
+    if let message = try StreamFrame.decode(from: &buffer) { return message }
+    if seenEOF, buffer.readableBytes > 0 {
+      throw WireError(.truncated(field: "frame (the connection closed inside it)"), at: 0)
+    }
+    return nil
+  }
+}
+
+/// An encoder of the stream form for a NIO pipeline (`MessageToByteHandler(StreamFrameEncoder())`).
+public struct StreamFrameEncoder: MessageToByteEncoder {
+  public typealias OutboundIn = WireMessage
+
+  public init() {}
+
+  public func encode(data: WireMessage, out: inout ByteBuffer) throws {
+    try StreamFrame.write(data, into: &out)
+  }
+}

@@ -96,10 +96,21 @@ public enum Datagram {
       throw .notEncodable("\(message.type) may not travel in the datagram form")
     default: break
     }
-    guard header.counter > 0 else { throw .notEncodable("datagram counters start at 1") }
     var plaintext = ByteBufferAllocator().buffer(capacity: 64)
     try plaintext.writeWireMessage(message)
-    let total = header.length + plaintext.readableBytes + tagLength
+    return try seal(plaintext: Array(plaintext.readableBytesView), header: header, keys: keys)
+  }
+
+  /// Seals `plaintext` (a type byte and a payload) without checking that it is a valid message.
+  ///
+  /// For test tools, golden vectors and fuzzing, which need datagrams that authenticate but do
+  /// not decode; senders use ``seal(_:header:keys:)``.
+  public static func seal(
+    plaintext: [UInt8], header: DatagramHeader, keys: DatagramKeys
+  ) throws(WireEncodingError) -> ByteBuffer {
+    guard header.counter > 0 else { throw .notEncodable("datagram counters start at 1") }
+    guard !plaintext.isEmpty else { throw .notEncodable("a datagram holds at least a type byte") }
+    let total = header.length + plaintext.count + tagLength
     guard total <= WireLimits.maxDatagramLength else {
       throw .frameTooLong(length: total, limit: WireLimits.maxDatagramLength)
     }
@@ -111,7 +122,7 @@ public enum Datagram {
     let associated = Array(out.readableBytesView)
     // Sealing cannot fail for a valid key and a 12-byte nonce.
     let box = try! ChaChaPoly.seal(
-      Array(plaintext.readableBytesView), using: keys.key(for: header.direction),
+      plaintext, using: keys.key(for: header.direction),
       nonce: nonce(header), authenticating: associated)
     out.writeBytes(box.ciphertext)
     out.writeBytes(box.tag)

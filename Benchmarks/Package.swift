@@ -1,8 +1,15 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-/// Benchmarks live in their own package so that GRDB (the SQLite contender) never becomes a
-/// dependency of Outpost itself.
+/// Swift 6 language mode, strict concurrency, warnings as errors, as in the root package.
+let strict: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .treatAllWarnings(as: .error),
+]
+
+/// Benchmarks live in their own package so that GRDB (the SQLite contender) and the benchmark
+/// harness never become dependencies of Outpost itself.
 let package = Package(
   name: "outpost-benchmarks",
   platforms: [.macOS(.v15)],
@@ -10,6 +17,11 @@ let package = Package(
     .package(name: "outpost", path: ".."),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    // Allocation counts (`.mallocCountTotal`) for the WireCodec benchmark; the interposer trait
+    // is what counts mallocs on Linux.
+    .package(
+      url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
   ],
   targets: [
     // statfs(2), which Swift's Glibc module does not export.
@@ -24,11 +36,32 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
       ],
-      swiftSettings: [
-        .swiftLanguageMode(.v6),
-        .enableUpcomingFeature("ExistentialAny"),
-        .treatAllWarnings(as: .error),
-      ]
+      swiftSettings: strict
+    ),
+    // Wire sizes (SOS datagram, batched tracks, Codec 8 and JT/T 808 beside them) and codec
+    // speed. `make wire-bench`.
+    .executableTarget(
+      name: "wire-bench",
+      dependencies: [
+        .product(name: "OutpostCore", package: "outpost"),
+        .product(name: "OutpostWire", package: "outpost"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
+    // Allocations and time per 256-record batch, encoded and decoded, through ordo-one's
+    // benchmark harness: `swift package --package-path Benchmarks benchmark --target WireCodec`.
+    .executableTarget(
+      name: "WireCodec",
+      dependencies: [
+        .product(name: "OutpostCore", package: "outpost"),
+        .product(name: "OutpostWire", package: "outpost"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "Benchmarks/WireCodec",
+      swiftSettings: strict,
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
   ]
 )

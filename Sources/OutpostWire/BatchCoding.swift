@@ -175,10 +175,9 @@ extension WireReader {
       priority = explicit
     }
     var step = context.step
-    let stepAt = offset
     if flags & RecordFlags.sameStep == 0 { step = try readSigned("time step") }
-    let (time, timeOverflow) = context.timeMs.addingReportingOverflow(step)
-    guard !timeOverflow else { throw WireError(.invalidValue(field: "time step"), at: stepAt) }
+    // Steps wrap around, as the encoder computes them: every pair of times has one step.
+    let time = context.timeMs &+ step
     var stamp: MonotonicStamp?
     if flags & RecordFlags.monotonic != 0 {
       let bootAt = offset

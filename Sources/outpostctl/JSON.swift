@@ -80,19 +80,3 @@ struct JSONObject {
     return out
   }
 }
-
-/// Lower-case hexadecimal for record bodies and epochs.
-enum Hex {
-  private static let digits = Array("0123456789abcdef".utf8)
-
-  /// Two hex digits per byte, in order.
-  static func encode(_ bytes: [UInt8]) -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-      out.append(digits[Int(byte >> 4)])
-      out.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
-}

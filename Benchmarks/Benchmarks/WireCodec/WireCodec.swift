@@ -1,0 +1,7 @@
+import Benchmark
+
+let benchmarks: @Sendable () -> Void = {
+  Benchmark("noop", configuration: .init(metrics: [.mallocCountTotal])) { benchmark in
+    for _ in benchmark.scaledIterations { blackHole(1) }
+  }
+}

@@ -40,6 +40,12 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Messages and records as JSON, for outpostctl and the golden vectors.
+    .target(
+      name: "OutpostWireJSON",
+      dependencies: ["OutpostCore", "OutpostWire"],
+      swiftSettings: strict
+    ),
     // CRC-32C with the CPU's instruction where there is one.
     .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O2", "-Wall", "-Werror"])]),
     // The crash-safe ring-buffer journal and its storage adapters.
@@ -84,7 +90,7 @@ let package = Package(
     .testTarget(
       name: "OutpostWireTests",
       dependencies: [
-        "OutpostCore", "OutpostWire", "OutpostTestKit",
+        "OutpostCore", "OutpostWire", "OutpostWireJSON", "OutpostTestKit",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOTestUtils", package: "swift-nio"),
         .product(name: "Crypto", package: "swift-crypto"),

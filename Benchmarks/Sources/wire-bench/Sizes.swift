@@ -1,0 +1,226 @@
+import NIOCore
+import OutpostCore
+import OutpostWire
+import WireWorkload
+
+/// Our own encodings of the benchmark's records, each checked by decoding it again.
+enum Outpost {
+  /// The datagram keys of the benchmark's box (32 bytes from a fixed seed).
+  static let keys: DatagramKeys = {
+    var rng = SplitMix64(seed: 0x6B65_7973)
+    let secret = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    return try! DatagramKeys(secret: secret)
+  }()
+
+  static func header(counter: UInt64) -> DatagramHeader {
+    DatagramHeader(
+      direction: .uplink, device: Workloads.deviceNumber, keyIndex: 0, counter: counter)
+  }
+
+  /// One stream frame of `batch`, and the check that it decodes to the same batch.
+  static func streamFrame(_ batch: Batch) throws(BenchError) -> ByteBuffer {
+    let frame: ByteBuffer
+    do {
+      frame = try StreamFrame.encode(.batch(batch))
+    } catch {
+      throw BenchError("stream encoding failed: \(error)")
+    }
+    var copy = frame
+    let decoded: WireMessage?
+    do {
+      decoded = try StreamFrame.decode(from: &copy)
+    } catch {
+      throw BenchError("stream frame does not decode: \(error)")
+    }
+    guard copy.readableBytes == 0, case .batch(let back)? = decoded else {
+      throw BenchError("stream frame decodes to \(String(describing: decoded))")
+    }
+    try compare(batch, back, form: "stream")
+    return frame
+  }
+
+  /// One sealed datagram of `batch`, and the check that it opens to the same batch.
+  static func datagram(_ batch: Batch, counter: UInt64) throws(BenchError) -> ByteBuffer {
+    let sealed: ByteBuffer
+    do {
+      sealed = try Datagram.seal(.batch(batch), header: header(counter: counter), keys: keys)
+    } catch {
+      throw BenchError("datagram sealing failed: \(error)")
+    }
+    var window = ReplayWindow()
+    let opened: WireMessage
+    do {
+      let header = try Datagram.readHeader(sealed)
+      opened = try Datagram.open(
+        sealed, header: header, expecting: .uplink, keys: keys, window: &window)
+    } catch {
+      throw BenchError("datagram does not open: \(error)")
+    }
+    guard case .batch(let back) = opened else {
+      throw BenchError("datagram opens to \(opened)")
+    }
+    try compare(batch, back, form: "datagram")
+    return sealed
+  }
+
+  /// The datagram size `batch` would take (clear header + type + payload + tag), without
+  /// sealing it.
+  static func datagramLength(_ batch: Batch, counter: UInt64) throws(BenchError) -> Int {
+    var plaintext = ByteBuffer()
+    do {
+      try plaintext.writeWireMessage(.batch(batch))
+    } catch {
+      throw BenchError("batch encoding failed: \(error)")
+    }
+    return header(counter: counter).length + plaintext.readableBytes + Datagram.tagLength
+  }
+
+  /// `records` packed greedily into datagrams of at most `limit` bytes, each sealed and opened
+  /// again. Returns the datagrams' sizes.
+  static func datagrams(
+    _ records: [WireRecord], firstCounter: UInt64, limit: Int = WireLimits.maxDatagramLength
+  ) throws(BenchError) -> [Int] {
+    var sizes: [Int] = []
+    var start = 0
+    var counter = firstCounter
+    while start < records.count {
+      var end = start + 1
+      while end < records.count, end - start < WireLimits.maxRecordsPerBatch {
+        let candidate = Batch(epoch: Workloads.epoch, records: Array(records[start...end]))
+        guard try datagramLength(candidate, counter: counter) <= limit else { break }
+        end += 1
+      }
+      let batch = Batch(epoch: Workloads.epoch, records: Array(records[start..<end]))
+      sizes.append(try datagram(batch, counter: counter).readableBytes)
+      counter += 1
+      start = end
+    }
+    return sizes
+  }
+
+  /// Throws, naming the first difference, unless `received` is `sent`.
+  static func compare(_ sent: Batch, _ received: Batch, form: String) throws(BenchError) {
+    guard sent != received else { return }
+    guard sent.epoch == received.epoch else {
+      throw BenchError("\(form) round trip: epoch \(sent.epoch) came back as \(received.epoch)")
+    }
+    guard sent.records.count == received.records.count else {
+      throw BenchError(
+        "\(form) round trip: \(sent.records.count) records came back as \(received.records.count)")
+    }
+    for (a, b) in zip(sent.records, received.records) where a != b {
+      var detail = "\(a) came back as \(b)"
+      if let bodyA = try? RecordBody(kind: a.kind, bytes: a.body),
+        let bodyB = try? RecordBody(kind: b.kind, bytes: b.body)
+      {
+        detail += "; bodies \(bodyA) / \(bodyB)"
+      }
+      throw BenchError("\(form) round trip differs at seq \(a.seq): \(detail)")
+    }
+  }
+}
+
+/// The sizes of one track, in every encoding compared.
+struct TrackSizes {
+  var name: String
+  var points: Int
+  var streamFrames: [Int]
+  var datagrams: [Int]
+  /// The cost of one more point in the middle of a batch: the first batch's frame with all its
+  /// points less the frame with its first point only, per added point.
+  var marginalStream: Double
+  var codec8TCP: [Int]
+  var codec8UDP: [Int]
+  var codec8TCPWithHDOP: [Int]
+  var jt808Single: [Int]
+  var jt808Bulk: [Int]
+  var jt808BulkWithSatellites: [Int]
+
+  init(name: String, points track: [TrackPoint]) throws(BenchError) {
+    self.name = name
+    points = track.count
+    let records = Workloads.positionRecords(track, firstSeq: Workloads.firstSeq)
+    let batches = Workloads.batches(records)
+    streamFrames = []
+    for batch in batches { streamFrames.append(try Outpost.streamFrame(batch).readableBytes) }
+    datagrams = try Outpost.datagrams(records, firstCounter: Workloads.datagramCounter)
+    if let first = batches.first, first.records.count > 1 {
+      let one = Batch(epoch: first.epoch, records: [first.records[0]])
+      let oneSize = try Outpost.streamFrame(one).readableBytes
+      marginalStream = Double(streamFrames[0] - oneSize) / Double(first.records.count - 1)
+    } else {
+      marginalStream = .nan
+    }
+
+    let codec8 = track.map { Codec8.record(timeMs: $0.timeMs, position: $0.position, priority: 0) }
+    let codec8HDOP = track.map {
+      Codec8.record(timeMs: $0.timeMs, position: $0.position, priority: 0, hdop: true)
+    }
+    codec8TCP = []
+    codec8UDP = []
+    codec8TCPWithHDOP = []
+    for (index, start) in stride(from: 0, to: track.count, by: 255).enumerated() {
+      let end = min(start + 255, track.count)
+      codec8TCP.append(Codec8.tcpPacket(codec8[start..<end]).count)
+      codec8TCPWithHDOP.append(Codec8.tcpPacket(codec8HDOP[start..<end]).count)
+      codec8UDP.append(
+        Codec8.udpPacket(
+          codec8[start..<end], imei: Comparison.imei, packetID: UInt16(truncatingIfNeeded: index),
+          avlPacketID: UInt8(truncatingIfNeeded: index)
+        ).count)
+    }
+
+    let bodies = track.map {
+      JT808.locationBody(timeMs: $0.timeMs, position: $0.position, emergency: false)
+    }
+    let bodiesWithSatellites = track.map {
+      JT808.locationBody(
+        timeMs: $0.timeMs, position: $0.position, emergency: false, satellites: true)
+    }
+    jt808Single = bodies.enumerated().map { index, body in
+      JT808.frame(
+        messageID: JT808.locationReport, serial: UInt16(truncatingIfNeeded: 1000 + index),
+        body: body
+      ).count
+    }
+    jt808Bulk = JT808.bulkFrames(bodies, firstSerial: 1000).map(\.count)
+    jt808BulkWithSatellites = JT808.bulkFrames(bodiesWithSatellites, firstSerial: 1000).map(
+      \.count)
+  }
+
+  func perPoint(_ sizes: [Int]) -> Double { Double(sizes.reduce(0, +)) / Double(points) }
+}
+
+/// The SOS of the size table in each encoding.
+struct SOSSizes {
+  var label: String
+  var datagram: Int
+  var stream: Int
+  var codec8TCP: Int
+  var codec8UDP: Int
+  var jt808: Int
+
+  init(label: String, position: Position?, timeMs: Int64) throws(BenchError) {
+    self.label = label
+    let record = Workloads.record(
+      seq: Workloads.firstSeq, timeMs: timeMs, body: .sos(presses: 1, position: position))
+    let batch = Batch(epoch: Workloads.epoch, records: [record])
+    datagram = try Outpost.datagram(batch, counter: Workloads.datagramCounter).readableBytes
+    stream = try Outpost.streamFrame(batch).readableBytes
+    // Without a fix, the other protocols still send their fixed-size GPS fields (zeros).
+    let fix = position ?? Position(latitudeE7: 0, longitudeE7: 0)
+    let codec8 = Codec8.sos(timeMs: timeMs, position: fix)
+    codec8TCP = Codec8.tcpPacket([codec8][...]).count
+    codec8UDP = Codec8.udpPacket([codec8][...], imei: Comparison.imei, packetID: 1, avlPacketID: 1)
+      .count
+    jt808 = JT808.frame(
+      messageID: JT808.locationReport, serial: 1,
+      body: JT808.locationBody(timeMs: timeMs, position: fix, emergency: true)
+    ).count
+  }
+}
+
+enum Comparison {
+  /// A 15-digit IMEI (Luhn-valid), as Codec 8 sends it.
+  static let imei = "356307042441013"
+}

@@ -81,6 +81,9 @@ let package = Package(
       dependencies: [
         "OutpostCore",
         "OutpostJournal",
+        "OutpostWire",
+        "OutpostWireJSON",
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

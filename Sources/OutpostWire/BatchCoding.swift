@@ -142,7 +142,8 @@ extension WireReader {
     var seq = context.seq &+ 1
     if flags & RecordFlags.nextSeq == 0 {
       guard !first else {
-        throw WireError(.invalidValue(field: "record flags (first record must follow)"), at: flagsAt)
+        throw WireError(
+          .invalidValue(field: "record flags (first record must follow)"), at: flagsAt)
       }
       let gapAt = offset
       let gap = try readVarint("sequence gap")
@@ -200,7 +201,8 @@ extension WireReader {
           kind: kind, from: &self, previous: context.position, recordTimeMs: time,
           previousTimeMs: context.positionTimeMs)
       else {
-        throw WireError(.invalidValue(field: "record flags (kind \(kind) has no wire body)"), at: bodyAt)
+        throw WireError(
+          .invalidValue(field: "record flags (kind \(kind) has no wire body)"), at: bodyAt)
       }
       body = wire.body.encoded()
       if let position = wire.position {
@@ -307,7 +309,8 @@ struct WireBody {
     case .position:
       let at = reader.offset
       guard let fix = try position(&reader) else {
-        throw WireError(.invalidValue(field: "position mask (a position record needs a fix)"), at: at)
+        throw WireError(
+          .invalidValue(field: "position mask (a position record needs a fix)"), at: at)
       }
       return WireBody(body: .position(fix))
     default:

@@ -178,7 +178,8 @@ public enum Datagram {
     keys: DatagramKeys, window: inout ReplayWindow
   ) throws(WireError) -> WireMessage {
     guard header.direction == direction else {
-      throw WireError(.unsupportedDatagramForm(datagram.getInteger(at: datagram.readerIndex)!), at: 0)
+      throw WireError(
+        .unsupportedDatagramForm(datagram.getInteger(at: datagram.readerIndex)!), at: 0)
     }
     try window.check(header.counter, at: header.length - wireVarintLength(header.counter))
     let start = datagram.readerIndex
@@ -191,7 +192,8 @@ public enum Datagram {
       let box = try ChaChaPoly.SealedBox(
         nonce: nonce(header), ciphertext: ciphertext, tag: tag)
       plaintext = Array(
-        try ChaChaPoly.open(box, using: keys.key(for: header.direction), authenticating: associated))
+        try ChaChaPoly.open(box, using: keys.key(for: header.direction), authenticating: associated)
+      )
     } catch {
       throw WireError(.authenticationFailed, at: header.length + cipherLength)
     }

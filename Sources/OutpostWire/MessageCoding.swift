@@ -209,7 +209,8 @@ extension WireReader {
       let text = try readString("error message", limit: WireLimits.maxErrorMessage)
       let offsetPlusOne = try readVarint("error offset")
       message = .error(
-        ErrorReport(code: code, message: text, offset: offsetPlusOne == 0 ? nil : offsetPlusOne - 1))
+        ErrorReport(code: code, message: text, offset: offsetPlusOne == 0 ? nil : offsetPlusOne - 1)
+      )
     default:
       guard messageType.isOptional else {
         throw WireError(.unknownMessageType(type), at: typeOffset)

@@ -95,7 +95,8 @@ extension WireReader {
     var fields = PositionFields()
     if mask & PositionMask.delta != 0 {
       guard let previous else {
-        throw WireError(.invalidValue(field: "position mask (delta without a previous fix)"), at: maskAt)
+        throw WireError(
+          .invalidValue(field: "position mask (delta without a previous fix)"), at: maskAt)
       }
       let latAt = offset
       let lat = Int64(previous.latitudeE7) &+ (try readSigned("latitude delta"))

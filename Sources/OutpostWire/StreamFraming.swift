@@ -54,7 +54,8 @@ public enum StreamFrame {
       if prefixLength == maxPrefixLength {
         // A minimal varint that needs more bytes than this is past the limit already.
         throw WireError(
-          .frameTooLong(length: length | (1 << (7 * UInt64(prefixLength))), limit: WireLimits.maxFrameLength),
+          .frameTooLong(
+            length: length | (1 << (7 * UInt64(prefixLength))), limit: WireLimits.maxFrameLength),
           at: 0)
       }
     }

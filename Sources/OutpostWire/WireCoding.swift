@@ -60,7 +60,9 @@ struct WireReader {
   func error(_ reason: WireError.Reason) -> WireError { WireError(reason, at: offset) }
 
   mutating func readByte(_ field: String) throws(WireError) -> UInt8 {
-    guard let byte = buffer.readInteger(as: UInt8.self) else { throw error(.truncated(field: field)) }
+    guard let byte = buffer.readInteger(as: UInt8.self) else {
+      throw error(.truncated(field: field))
+    }
     return byte
   }
 

@@ -129,7 +129,9 @@ public struct MessageJSON: Codable, Sendable, Hashable {
       }
       return value
     }
-    func rangeList(_ pairs: [[UInt64]], _ field: String) throws(JSONInputError) -> [ClosedRange<UInt64>] {
+    func rangeList(_ pairs: [[UInt64]], _ field: String) throws(JSONInputError) -> [ClosedRange<
+      UInt64
+    >] {
       var out: [ClosedRange<UInt64>] = []
       for pair in pairs {
         guard pair.count == 2, pair[0] <= pair[1] else {
@@ -150,11 +152,14 @@ public struct MessageJSON: Codable, Sendable, Hashable {
           capabilities: Capabilities(rawValue: capabilities ?? 0), epoch: try epochValue(),
           ackFloor: try need(ackFloor, "ack_floor"), nextSeq: try need(nextSeq, "next_seq"),
           boot: try need(boot, "boot"),
-          timeAnchor: timeAnchor.map { TimeAnchor(boot: $0.boot, sinceBootMs: $0.sinceBootMs, wallMs: $0.wallMs) }))
+          timeAnchor: timeAnchor.map {
+            TimeAnchor(boot: $0.boot, sinceBootMs: $0.sinceBootMs, wallMs: $0.wallMs)
+          }))
     case "welcome":
       return .welcome(
         Welcome(
-          version: try need(version, "version"), stationTimeMs: try need(stationTimeMs, "station_time_ms"),
+          version: try need(version, "version"),
+          stationTimeMs: try need(stationTimeMs, "station_time_ms"),
           stored: try rangeList(stored ?? [], "stored"), window: try need(window, "window"),
           maxRecordsPerBatch: try need(maxRecordsPerBatch, "max_records_per_batch"),
           pingIntervalSeconds: try need(pingIntervalS, "ping_interval_s")))
@@ -169,7 +174,9 @@ public struct MessageJSON: Codable, Sendable, Hashable {
       }
       return .batch(Batch(epoch: try epochValue(), records: wire))
     case "ack":
-      return .ack(Acknowledgement(epoch: try epochValue(), ranges: try rangeList(try need(ranges, "ranges"), "ranges")))
+      return .ack(
+        Acknowledgement(
+          epoch: try epochValue(), ranges: try rangeList(try need(ranges, "ranges"), "ranges")))
     case "ping": return .ping(nonce: try need(nonce, "nonce"))
     case "pong": return .pong(nonce: try need(nonce, "nonce"))
     case "incident-acknowledged":
@@ -185,11 +192,14 @@ public struct MessageJSON: Codable, Sendable, Hashable {
       return .incidentHandled(
         IncidentHandled(
           epoch: try epochValue(), seq: try need(seq, "seq"), outcome: outcome,
-          officer: try need(officer, "officer"), note: note ?? "", timeMs: try need(timeMs, "time_ms")))
+          officer: try need(officer, "officer"), note: note ?? "",
+          timeMs: try need(timeMs, "time_ms")))
     case "locate-now": return .locateNow(requestID: try need(requestId, "request_id"))
     case "neighbour-alert":
       let name = try need(kind, "kind")
-      guard let kind = RecordKind(name: name) else { throw JSONInputError("kind", "unknown kind \"\(name)\"") }
+      guard let kind = RecordKind(name: name) else {
+        throw JSONInputError("kind", "unknown kind \"\(name)\"")
+      }
       return .neighbourAlert(
         NeighbourAlert(
           household: try need(household, "household"), kind: kind, position: position?.position,
@@ -206,7 +216,8 @@ public struct MessageJSON: Codable, Sendable, Hashable {
     case "error":
       return .error(
         ErrorReport(
-          code: ErrorCode(rawValue: try need(code, "code")), message: message ?? "", offset: offset))
+          code: ErrorCode(rawValue: try need(code, "code")), message: message ?? "", offset: offset)
+      )
     default:
       throw JSONInputError(
         "type",

@@ -39,7 +39,10 @@ public struct RecordJSON: Codable, Sendable, Hashable {
   /// - Throws: ``JSONInputError`` naming the field that is wrong.
   public func wireRecord() throws(JSONInputError) -> WireRecord {
     guard let kind = RecordKind(name: kind) else {
-      throw JSONInputError("kind", "unknown kind \"\(self.kind)\"; use sos, sos-cancel, check-in, report, sensor-reading, sensor-alarm, position, box-health, journal-gap, test or unknown-N")
+      throw JSONInputError(
+        "kind",
+        "unknown kind \"\(self.kind)\"; use sos, sos-cancel, check-in, report, sensor-reading, sensor-alarm, position, box-health, journal-gap, test or unknown-N"
+      )
     }
     var priority = kind.defaultPriority
     if let name = self.priority {
@@ -217,14 +220,16 @@ public struct BodyJSON: Codable, Sendable, Hashable {
       }
       return .report(category: category, note: note, position: position?.position)
     case .sensorReading:
-      return .sensorReading(sensor: try need(sensor, "sensor"), milliValue: try need(milliValue, "milli_value"))
+      return .sensorReading(
+        sensor: try need(sensor, "sensor"), milliValue: try need(milliValue, "milli_value"))
     case .sensorAlarm:
       let name = try need(alarm, "alarm")
       guard let alarm = SensorAlarmKind.allCases.first(where: { $0.description == name }) else {
         throw JSONInputError("content.alarm", "unknown alarm \"\(name)\"")
       }
       return .sensorAlarm(
-        sensor: try need(sensor, "sensor"), alarm: alarm, milliValue: try need(milliValue, "milli_value"),
+        sensor: try need(sensor, "sensor"), alarm: alarm,
+        milliValue: try need(milliValue, "milli_value"),
         raised: raised ?? true)
     case .position: return .position(try need(position, "position").position)
     case .boxHealth:

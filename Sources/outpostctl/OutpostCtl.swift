@@ -8,7 +8,7 @@ struct OutpostCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "outpostctl",
     abstract: "Inspect and exercise an Outpost field box.",
-    subcommands: [JournalCommand.self]
+    subcommands: [JournalCommand.self, WireCommand.self]
   )
 }
 

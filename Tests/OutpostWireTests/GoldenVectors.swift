@@ -86,10 +86,13 @@ func decodeVector(_ vector: Vector, secret: [UInt8]) -> VectorOutcome {
       return .message(MessageJSON(message), nil)
     }
     let header = try Datagram.readHeader(bytes)
-    var window = vector.window.map { ReplayWindow(highest: $0.highest, seen: $0.seen) } ?? ReplayWindow()
-    let expecting: DatagramDirection = vector.datagram?.direction == "station-to-box" ? .downlink : .uplink
+    var window =
+      vector.window.map { ReplayWindow(highest: $0.highest, seen: $0.seen) } ?? ReplayWindow()
+    let expecting: DatagramDirection =
+      vector.datagram?.direction == "station-to-box" ? .downlink : .uplink
     let message = try Datagram.open(
-      bytes, header: header, expecting: expecting, keys: try! DatagramKeys(secret: secret), window: &window)
+      bytes, header: header, expecting: expecting, keys: try! DatagramKeys(secret: secret),
+      window: &window)
     return .message(
       MessageJSON(message),
       DatagramJSON(

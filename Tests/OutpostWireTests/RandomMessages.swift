@@ -9,7 +9,9 @@ struct RandomMessages {
 
   init(seed: UInt64) { random = SeededRandom(seed: seed) }
 
-  mutating func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &random)] }
+  mutating func pick<T>(_ choices: [T]) -> T {
+    choices[Int.random(in: 0..<choices.count, using: &random)]
+  }
 
   mutating func u64() -> UInt64 {
     switch Int.random(in: 0..<4, using: &random) {
@@ -46,11 +48,21 @@ struct RandomMessages {
         clamping: Int64(previous.latitudeE7) + Int64.random(in: -20_000...20_000, using: &random))
       p.longitudeE7 = Int32(
         clamping: Int64(previous.longitudeE7) + Int64.random(in: -20_000...20_000, using: &random))
-      if random.chance(0.3) { p.altitudeDm = random.chance(0.9) ? Int32.random(in: -500...9000, using: &random) : nil }
-      if random.chance(0.3) { p.speedCmPerS = random.chance(0.9) ? UInt32.random(in: 0...3000, using: &random) : nil }
-      if random.chance(0.3) { p.headingCdeg = random.chance(0.9) ? UInt16.random(in: 0..<36000, using: &random) : nil }
-      if random.chance(0.1) { p.hdopCenti = random.chance(0.9) ? UInt16.random(in: 50...900, using: &random) : nil }
-      if random.chance(0.1) { p.satellites = random.chance(0.9) ? UInt8.random(in: 0...30, using: &random) : nil }
+      if random.chance(0.3) {
+        p.altitudeDm = random.chance(0.9) ? Int32.random(in: -500...9000, using: &random) : nil
+      }
+      if random.chance(0.3) {
+        p.speedCmPerS = random.chance(0.9) ? UInt32.random(in: 0...3000, using: &random) : nil
+      }
+      if random.chance(0.3) {
+        p.headingCdeg = random.chance(0.9) ? UInt16.random(in: 0..<36000, using: &random) : nil
+      }
+      if random.chance(0.1) {
+        p.hdopCenti = random.chance(0.9) ? UInt16.random(in: 50...900, using: &random) : nil
+      }
+      if random.chance(0.1) {
+        p.satellites = random.chance(0.9) ? UInt8.random(in: 0...30, using: &random) : nil
+      }
       if random.chance(0.1) { p.fixTimeMs = random.chance(0.5) ? i64() : nil }
       return p
     }
@@ -74,10 +86,13 @@ struct RandomMessages {
       return p
     }
     switch Int.random(in: 0..<12, using: &random) {
-    case 0: return .sos(presses: UInt32.random(in: 1...UInt32.max, using: &random), position: fix(&self, &previous))
+    case 0:
+      return .sos(
+        presses: UInt32.random(in: 1...UInt32.max, using: &random), position: fix(&self, &previous))
     case 1: return .sosCancel
     case 2:
-      return .checkIn(who: random.chance(0.5) ? text(limit: 255) : nil, position: fix(&self, &previous))
+      return .checkIn(
+        who: random.chance(0.5) ? text(limit: 255) : nil, position: fix(&self, &previous))
     case 3:
       return .report(
         category: pick(ReportCategory.allCases), note: random.chance(0.5) ? text(limit: 1024) : nil,
@@ -94,21 +109,27 @@ struct RandomMessages {
     case 9:
       return .boxHealth(
         BoxHealth(
-          supplyMillivolts: random.chance(0.5) ? UInt32.random(in: 0...30_000, using: &random) : nil,
+          supplyMillivolts: random.chance(0.5)
+            ? UInt32.random(in: 0...30_000, using: &random) : nil,
           batteryPercent: random.chance(0.5) ? UInt8.random(in: 0...100, using: &random) : nil,
           uptimeSeconds: u64(), journalFillPermille: UInt16.random(in: 0...1000, using: &random),
           link: pick(LinkState.allCases)))
     case 10:
       let first = u64() / 2
-      return .journalGap(count: u64(), firstSeq: first, lastSeq: first + UInt64.random(in: 0...1000, using: &random))
+      return .journalGap(
+        count: u64(), firstSeq: first, lastSeq: first + UInt64.random(in: 0...1000, using: &random))
     default:
       let length = Int.random(in: 0...(random.chance(0.05) ? 4096 : 40), using: &random)
-      return .opaque(kind: pick([0, 10, 99, 200, 255]), bytes: (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) })
+      return .opaque(
+        kind: pick([0, 10, 99, 200, 255]),
+        bytes: (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) })
     }
   }
 
   mutating func records(count: Int) -> [WireRecord] {
-    var seq = random.chance(0.1) ? UInt64.max - UInt64(count) * 3 : UInt64.random(in: 0...1_000_000, using: &random)
+    var seq =
+      random.chance(0.1)
+      ? UInt64.max - UInt64(count) * 3 : UInt64.random(in: 0...1_000_000, using: &random)
     var time = i64()
     var previous: Position?
     var records: [WireRecord] = []
@@ -122,7 +143,8 @@ struct RandomMessages {
           wallMs: time, clockTrusted: trusted,
           monotonic: trusted && random.chance(0.8)
             ? nil
-            : MonotonicStamp(boot: UInt32.random(in: 0...UInt32.max, using: &random), sinceBootMs: u64()),
+            : MonotonicStamp(
+              boot: UInt32.random(in: 0...UInt32.max, using: &random), sinceBootMs: u64()),
           body: body.encoded()))
       seq += random.chance(0.8) ? 1 : UInt64.random(in: 2...3, using: &random)
       time = random.chance(0.8) ? time &+ Int64.random(in: -10...5000, using: &random) : i64()
@@ -152,16 +174,20 @@ struct RandomMessages {
         let low = UInt8.random(in: 0...10, using: &random)
         message = .hello(
           Hello(
-            versions: low...(low + UInt8.random(in: 0...3, using: &random)), device: text(limit: 64),
+            versions: low...(low + UInt8.random(in: 0...3, using: &random)),
+            device: text(limit: 64),
             capabilities: Capabilities(rawValue: u64()), epoch: random.next(), ackFloor: u64(),
             nextSeq: u64(), boot: UInt32.random(in: 0...UInt32.max, using: &random),
             timeAnchor: random.chance(0.5)
-              ? TimeAnchor(boot: UInt32.random(in: 0...UInt32.max, using: &random), sinceBootMs: u64(), wallMs: i64())
+              ? TimeAnchor(
+                boot: UInt32.random(in: 0...UInt32.max, using: &random), sinceBootMs: u64(),
+                wallMs: i64())
               : nil))
       case 1:
         message = .welcome(
           Welcome(
-            version: UInt8.random(in: 0...255, using: &random), stationTimeMs: i64(), stored: ranges(),
+            version: UInt8.random(in: 0...255, using: &random), stationTimeMs: i64(),
+            stored: ranges(),
             window: UInt32.random(in: 0...UInt32.max, using: &random),
             maxRecordsPerBatch: UInt32.random(in: 0...256, using: &random),
             pingIntervalSeconds: UInt32.random(in: 0...86_400, using: &random)))
@@ -173,7 +199,8 @@ struct RandomMessages {
       case 6:
         message = .incidentAcknowledged(
           IncidentAcknowledged(
-            epoch: random.next(), seq: u64(), officer: text(limit: 32), note: text(limit: 120), timeMs: i64()))
+            epoch: random.next(), seq: u64(), officer: text(limit: 32), note: text(limit: 120),
+            timeMs: i64()))
       case 7:
         message = .incidentHandled(
           IncidentHandled(
@@ -186,10 +213,14 @@ struct RandomMessages {
             household: text(limit: 64), kind: pick([.sos, .sensorAlarm, .unknown(77)]),
             position: random.chance(0.7) ? position() : nil, timeMs: i64()))
       case 10:
-        message = .time(TimeSignal(stationTimeMs: i64(), uncertaintyMs: UInt32.random(in: 0...UInt32.max, using: &random)))
+        message = .time(
+          TimeSignal(
+            stationTimeMs: i64(), uncertaintyMs: UInt32.random(in: 0...UInt32.max, using: &random)))
       case 11:
         message = .datagramKey(
-          DatagramKey(index: UInt8.random(in: 0...255, using: &random), key: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }))
+          DatagramKey(
+            index: UInt8.random(in: 0...255, using: &random),
+            key: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }))
       default:
         message = .error(
           ErrorReport(

@@ -97,14 +97,22 @@ enum VectorCases {
               53, .sensorReading(sensor: "hwmon0/temp1", milliValue: -12_500), at: 86_400_000,
               trusted: false, stamp: MonotonicStamp(boot: 3, sinceBootMs: 3_600_000)),
             record(
-              54, .sensorAlarm(sensor: "hwmon0/temp1", alarm: .fire, milliValue: 71_000, raised: true),
-              at: 86_460_000, trusted: false, stamp: MonotonicStamp(boot: 3, sinceBootMs: 3_660_000)),
-            record(55, .boxHealth(BoxHealth(supplyMillivolts: 12_600, batteryPercent: 81, uptimeSeconds: 3660, journalFillPermille: 12, link: .up)), at: t0 + 60_000, priority: .bulk),
+              54,
+              .sensorAlarm(sensor: "hwmon0/temp1", alarm: .fire, milliValue: 71_000, raised: true),
+              at: 86_460_000, trusted: false, stamp: MonotonicStamp(boot: 3, sinceBootMs: 3_660_000)
+            ),
+            record(
+              55,
+              .boxHealth(
+                BoxHealth(
+                  supplyMillivolts: 12_600, batteryPercent: 81, uptimeSeconds: 3660,
+                  journalFillPermille: 12, link: .up)), at: t0 + 60_000, priority: .bulk),
             record(56, .opaque(kind: 0x77, bytes: [1, 2, 3]), at: t0 + 61_000),
           ]))
     ),
     (
-      "ack", "Acknowledgement of 1201–1209 and 1216–1234, out of order because an alarm overtook the backlog.",
+      "ack",
+      "Acknowledgement of 1201–1209 and 1216–1234, out of order because an alarm overtook the backlog.",
       .ack(Acknowledgement(epoch: epoch, ranges: [1201...1209, 1216...1234]))
     ),
     ("ping", "A keep-alive.", .ping(nonce: 7)),
@@ -112,19 +120,25 @@ enum VectorCases {
     (
       "incident-acknowledged", "Officer Bat acknowledged the SOS 1234 with a short text.",
       .incidentAcknowledged(
-        IncidentAcknowledged(epoch: epoch, seq: 1234, officer: "Bat", note: "On our way, 40 min", timeMs: t0 + 95_000))
+        IncidentAcknowledged(
+          epoch: epoch, seq: 1234, officer: "Bat", note: "On our way, 40 min", timeMs: t0 + 95_000))
     ),
     (
       "incident-handled", "The incident closed as a false alarm.",
       .incidentHandled(
-        IncidentHandled(epoch: epoch, seq: 1234, outcome: .falseAlarm, officer: "Bat", timeMs: t0 + 3_600_000))
+        IncidentHandled(
+          epoch: epoch, seq: 1234, outcome: .falseAlarm, officer: "Bat", timeMs: t0 + 3_600_000))
     ),
     ("locate-now", "Send a position now.", .locateNow(requestID: 9)),
     (
       "neighbour-alert", "A linked neighbour pressed SOS, with where.",
-      .neighbourAlert(NeighbourAlert(household: "Dorj family", kind: .sos, position: fix, timeMs: t0))
+      .neighbourAlert(
+        NeighbourAlert(household: "Dorj family", kind: .sos, position: fix, timeMs: t0))
     ),
-    ("time", "The station's clock, within 250 ms.", .time(TimeSignal(stationTimeMs: t0, uncertaintyMs: 250))),
+    (
+      "time", "The station's clock, within 250 ms.",
+      .time(TimeSignal(stationTimeMs: t0, uncertaintyMs: 250))
+    ),
     (
       "datagram-key", "A new datagram key at index 2, over the stream form only.",
       .datagramKey(DatagramKey(index: 2, key: Array(repeating: 0xA5, count: 32)))
@@ -135,24 +149,28 @@ enum VectorCases {
     ),
   ]
 
-  static let validDatagrams: [(name: String, note: String, header: DatagramHeader, message: WireMessage)] = [
-    (
-      "datagram-sos",
-      "The SOS with a fix in one satellite short message: device 5000, counter 100000.",
-      DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 100_000),
-      .batch(Batch(epoch: epoch, records: [record(100_000, .sos(presses: 1, position: fix), at: t0)]))
-    ),
-    (
-      "datagram-ack", "The station's acknowledgement back down.",
-      DatagramHeader(direction: .downlink, device: 5000, keyIndex: 0, counter: 31),
-      .ack(Acknowledgement(epoch: epoch, ranges: [100_000...100_000]))
-    ),
-    (
-      "datagram-incident-acknowledged", "The officer's acknowledgement, down by satellite.",
-      DatagramHeader(direction: .downlink, device: 5000, keyIndex: 0, counter: 32),
-      .incidentAcknowledged(IncidentAcknowledged(epoch: epoch, seq: 100_000, officer: "Bat", note: "Coming", timeMs: t0 + 95_000))
-    ),
-  ]
+  static let validDatagrams:
+    [(name: String, note: String, header: DatagramHeader, message: WireMessage)] = [
+      (
+        "datagram-sos",
+        "The SOS with a fix in one satellite short message: device 5000, counter 100000.",
+        DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 100_000),
+        .batch(
+          Batch(epoch: epoch, records: [record(100_000, .sos(presses: 1, position: fix), at: t0)]))
+      ),
+      (
+        "datagram-ack", "The station's acknowledgement back down.",
+        DatagramHeader(direction: .downlink, device: 5000, keyIndex: 0, counter: 31),
+        .ack(Acknowledgement(epoch: epoch, ranges: [100_000...100_000]))
+      ),
+      (
+        "datagram-incident-acknowledged", "The officer's acknowledgement, down by satellite.",
+        DatagramHeader(direction: .downlink, device: 5000, keyIndex: 0, counter: 32),
+        .incidentAcknowledged(
+          IncidentAcknowledged(
+            epoch: epoch, seq: 100_000, officer: "Bat", note: "Coming", timeMs: t0 + 95_000))
+      ),
+    ]
 
   static func streamHex(_ message: WireMessage) -> String {
     Hex.encode(try! StreamFrame.encode(message).readableBytesView)
@@ -172,71 +190,153 @@ enum VectorCases {
     let sos = streamHex(valid[2].message)
     let epochHex = Hex.encode(withUnsafeBytes(of: epoch.littleEndian) { Array($0) })
     return [
-      ("truncated-batch", "A batch frame whose length prefix covers only part of its record.",
-       String(sos.prefix(2 * 20)).replacingFirstByte(with: "13"), "truncated"),
-      ("varint-overflow", "A ping nonce of 11 bytes.", "0c05" + String(repeating: "ff", count: 10) + "01", "varint-overflow"),
-      ("varint-bit-64", "A ping nonce whose 10th byte carries bit 64.", "0b05" + String(repeating: "ff", count: 9) + "02", "varint-overflow"),
-      ("varint-not-minimal", "A ping nonce of 0 written in two bytes.", "03058000", "varint-not-minimal"),
+      (
+        "truncated-batch", "A batch frame whose length prefix covers only part of its record.",
+        String(sos.prefix(2 * 20)).replacingFirstByte(with: "13"), "truncated"
+      ),
+      (
+        "varint-overflow", "A ping nonce of 11 bytes.",
+        "0c05" + String(repeating: "ff", count: 10) + "01", "varint-overflow"
+      ),
+      (
+        "varint-bit-64", "A ping nonce whose 10th byte carries bit 64.",
+        "0b05" + String(repeating: "ff", count: 9) + "02", "varint-overflow"
+      ),
+      (
+        "varint-not-minimal", "A ping nonce of 0 written in two bytes.", "03058000",
+        "varint-not-minimal"
+      ),
       ("frame-too-long", "A length prefix of 65,537.", "818004", "frame-too-long"),
-      ("frame-length-runaway", "A length prefix that would need more than 3 bytes.", "ffffff7f", "frame-too-long"),
+      (
+        "frame-length-runaway", "A length prefix that would need more than 3 bytes.", "ffffff7f",
+        "frame-too-long"
+      ),
       ("empty-frame", "A length of zero: not even a type byte.", "00", "empty-frame"),
-      ("unknown-core-type", "Type 0x3E is core and unknown to version 1.", "023e00", "unknown-message-type"),
-      ("record-count-zero", "A batch of no records.", frameHex(type: 3, payload: epochHex + "010000"), "record-count"),
-      ("record-count-257", "A batch announcing 257 records: refused before any is read.",
-       frameHex(type: 3, payload: epochHex + "01810200"), "record-count"),
-      ("device-name-too-long", "A hello whose device name is 65 bytes.",
-       frameHex(type: 1, payload: "010141" + String(repeating: "61", count: 65)), "field-too-long"),
-      ("invalid-utf8", "An error message that is not UTF-8.", frameHex(type: 0x3F, payload: "0102c3280" + "0"), "invalid-utf8"),
-      ("reserved-record-flag", "A record with the reserved flag bit set.",
-       frameHex(type: 3, payload: epochHex + "010100" + "8d" + "02" + "00"), "invalid-value"),
-      ("first-record-must-follow", "The first record may not carry a sequence gap.",
-       frameHex(type: 3, payload: epochHex + "010100" + "0c" + "00" + "02" + "00"), "invalid-value"),
-      ("delta-without-previous", "A position in delta mode with no fix before it in the batch.",
-       frameHex(type: 3, payload: epochHex + "010100" + "5d" + "07" + "c00202"), "invalid-value"),
-      ("body-too-long", "A raw body announcing 4,097 bytes.",
-       frameHex(type: 3, payload: epochHex + "010100" + "1d" + "f0" + "8120"), "field-too-long"),
-      ("too-many-ranges", "An ack announcing 513 ranges.", frameHex(type: 4, payload: epochHex + "8104"), "list-too-long"),
-      ("bad-outcome", "An incident-handled with outcome 3.", frameHex(type: 0x11, payload: epochHex + "0103"), "invalid-value"),
-      ("trailing-extension-too-long", "A ping followed by an extension longer than the frame.", "0605010905aabb", "field-too-long"),
+      (
+        "unknown-core-type", "Type 0x3E is core and unknown to version 1.", "023e00",
+        "unknown-message-type"
+      ),
+      (
+        "record-count-zero", "A batch of no records.",
+        frameHex(type: 3, payload: epochHex + "010000"), "record-count"
+      ),
+      (
+        "record-count-257", "A batch announcing 257 records: refused before any is read.",
+        frameHex(type: 3, payload: epochHex + "01810200"), "record-count"
+      ),
+      (
+        "device-name-too-long", "A hello whose device name is 65 bytes.",
+        frameHex(type: 1, payload: "010141" + String(repeating: "61", count: 65)), "field-too-long"
+      ),
+      (
+        "invalid-utf8", "An error message that is not UTF-8.",
+        frameHex(type: 0x3F, payload: "0102c3280" + "0"), "invalid-utf8"
+      ),
+      (
+        "reserved-record-flag", "A record with the reserved flag bit set.",
+        frameHex(type: 3, payload: epochHex + "010100" + "8d" + "02" + "00"), "invalid-value"
+      ),
+      (
+        "first-record-must-follow", "The first record may not carry a sequence gap.",
+        frameHex(type: 3, payload: epochHex + "010100" + "0c" + "00" + "02" + "00"), "invalid-value"
+      ),
+      (
+        "delta-without-previous", "A position in delta mode with no fix before it in the batch.",
+        frameHex(type: 3, payload: epochHex + "010100" + "5d" + "07" + "c00202"), "invalid-value"
+      ),
+      (
+        "body-too-long", "A raw body announcing 4,097 bytes.",
+        frameHex(type: 3, payload: epochHex + "010100" + "1d" + "f0" + "8120"), "field-too-long"
+      ),
+      (
+        "too-many-ranges", "An ack announcing 513 ranges.",
+        frameHex(type: 4, payload: epochHex + "8104"), "list-too-long"
+      ),
+      (
+        "bad-outcome", "An incident-handled with outcome 3.",
+        frameHex(type: 0x11, payload: epochHex + "0103"), "invalid-value"
+      ),
+      (
+        "trailing-extension-too-long", "A ping followed by an extension longer than the frame.",
+        "0605010905aabb", "field-too-long"
+      ),
     ]
   }
 
   /// Malformed datagrams: what each looks like and the error it must produce.
-  static func malformedDatagrams() -> [(name: String, note: String, hex: String, window: WindowJSON?, code: String)] {
+  static func malformedDatagrams() -> [(
+    name: String, note: String, hex: String, window: WindowJSON?, code: String
+  )] {
     let keys = try! DatagramKeys(secret: secret)
     let header = DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 100_000)
-    let sos = Array(try! Datagram.seal(validDatagrams[0].message, header: header, keys: keys).readableBytesView)
+    let sos = Array(
+      try! Datagram.seal(validDatagrams[0].message, header: header, keys: keys).readableBytesView)
     var badTag = sos
     badTag[badTag.count - 1] ^= 0x01
     var badCipher = sos
     badCipher[header.length + 3] ^= 0x80
     var otherKey = sos
     otherKey[header.length - 4] = 1  // key index 1: same bytes, the wrong key for them
-    let hello = Hello(device: "yurt-0042", capabilities: [], epoch: epoch, ackFloor: 0, nextSeq: 1, boot: 1)
+    let hello = Hello(
+      device: "yurt-0042", capabilities: [], epoch: epoch, ackFloor: 0, nextSeq: 1, boot: 1)
     var helloPlain = ByteBuffer()
     try! helloPlain.writeWireMessage(.hello(hello))
     let helloDatagram = try! Datagram.seal(
       plaintext: Array(helloPlain.readableBytesView),
-      header: DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 100_001), keys: keys)
+      header: DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 100_001),
+      keys: keys)
     let farPing = try! Datagram.seal(
-      .ping(nonce: 1), header: DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 2_000_000),
+      .ping(nonce: 1),
+      header: DatagramHeader(direction: .uplink, device: 5000, keyIndex: 0, counter: 2_000_000),
       keys: keys)
     return [
-      ("wrong-tag", "The SOS datagram with the last bit of its tag flipped.", Hex.encode(badTag), nil, "authentication-failed"),
-      ("tampered-ciphertext", "The SOS datagram with one ciphertext bit flipped.", Hex.encode(badCipher), nil, "authentication-failed"),
-      ("wrong-key-index", "The SOS datagram relabelled with key index 1: the clear header is authenticated, so the tag fails.", Hex.encode(otherKey), nil, "authentication-failed"),
-      ("replayed", "The SOS datagram again, after the receiver accepted counter 100000.", Hex.encode(sos),
-       WindowJSON(highest: 100_000, seen: 1), "replayed"),
-      ("too-old", "The SOS datagram after the receiver reached counter 100064.", Hex.encode(sos),
-       WindowJSON(highest: 100_064, seen: 1), "too-old"),
-      ("far-future", "A ping with counter 2000000 when the receiver's highest is 100000: more than 2^20 ahead.",
-       Hex.encode(farPing.readableBytesView), WindowJSON(highest: 100_000, seen: 1), "far-future"),
-      ("hello-in-datagram", "A hello, properly sealed: not allowed in the datagram form.",
-       Hex.encode(helloDatagram.readableBytesView), nil, "message-not-allowed"),
-      ("unsupported-form", "Form byte 0xD2: datagram, protocol version 2.", "d2" + Hex.encode(sos.dropFirst()), nil, "unsupported-datagram-form"),
-      ("counter-zero", "A frame counter of 0.", "d1" + "8827" + "00" + "00" + String(repeating: "00", count: 20), nil, "invalid-counter"),
-      ("datagram-too-short", "Shorter than header, type byte and tag.", "d1882700a08d06" + String(repeating: "00", count: 16), nil, "datagram-length"),
-      ("datagram-too-long", "1,201 bytes.", "d1" + String(repeating: "00", count: 1200), nil, "datagram-length"),
+      (
+        "wrong-tag", "The SOS datagram with the last bit of its tag flipped.", Hex.encode(badTag),
+        nil, "authentication-failed"
+      ),
+      (
+        "tampered-ciphertext", "The SOS datagram with one ciphertext bit flipped.",
+        Hex.encode(badCipher), nil, "authentication-failed"
+      ),
+      (
+        "wrong-key-index",
+        "The SOS datagram relabelled with key index 1: the clear header is authenticated, so the tag fails.",
+        Hex.encode(otherKey), nil, "authentication-failed"
+      ),
+      (
+        "replayed", "The SOS datagram again, after the receiver accepted counter 100000.",
+        Hex.encode(sos),
+        WindowJSON(highest: 100_000, seen: 1), "replayed"
+      ),
+      (
+        "too-old", "The SOS datagram after the receiver reached counter 100064.", Hex.encode(sos),
+        WindowJSON(highest: 100_064, seen: 1), "too-old"
+      ),
+      (
+        "far-future",
+        "A ping with counter 2000000 when the receiver's highest is 100000: more than 2^20 ahead.",
+        Hex.encode(farPing.readableBytesView), WindowJSON(highest: 100_000, seen: 1), "far-future"
+      ),
+      (
+        "hello-in-datagram", "A hello, properly sealed: not allowed in the datagram form.",
+        Hex.encode(helloDatagram.readableBytesView), nil, "message-not-allowed"
+      ),
+      (
+        "unsupported-form", "Form byte 0xD2: datagram, protocol version 2.",
+        "d2" + Hex.encode(sos.dropFirst()), nil, "unsupported-datagram-form"
+      ),
+      (
+        "counter-zero", "A frame counter of 0.",
+        "d1" + "8827" + "00" + "00" + String(repeating: "00", count: 20), nil, "invalid-counter"
+      ),
+      (
+        "datagram-too-short", "Shorter than header, type byte and tag.",
+        "d1882700a08d06" + String(repeating: "00", count: 16), nil, "datagram-length"
+      ),
+      (
+        "datagram-too-long", "1,201 bytes.", "d1" + String(repeating: "00", count: 1200), nil,
+        "datagram-length"
+      ),
     ]
   }
 
@@ -244,7 +344,9 @@ enum VectorCases {
     var vectors: [Vector] = []
     for (name, note, message) in valid {
       vectors.append(
-        Vector(name: name, form: "stream", note: note, hex: streamHex(message), message: MessageJSON(message)))
+        Vector(
+          name: name, form: "stream", note: note, hex: streamHex(message),
+          message: MessageJSON(message)))
     }
     vectors.append(
       Vector(
@@ -264,15 +366,19 @@ enum VectorCases {
           name: name, form: "datagram", note: note + " \(sealed.readableBytes) bytes.",
           hex: Hex.encode(sealed.readableBytesView),
           datagram: DatagramJSON(
-            direction: header.direction.description, device: header.device, keyIndex: header.keyIndex,
+            direction: header.direction.description, device: header.device,
+            keyIndex: header.keyIndex,
             counter: header.counter),
           message: MessageJSON(message)))
     }
     for (name, note, hex, code) in malformedStream() {
-      vectors.append(try malformed(Vector(name: name, form: "stream", note: note, hex: hex), code: code))
+      vectors.append(
+        try malformed(Vector(name: name, form: "stream", note: note, hex: hex), code: code))
     }
     for (name, note, hex, window, code) in malformedDatagrams() {
-      vectors.append(try malformed(Vector(name: name, form: "datagram", note: note, hex: hex, window: window), code: code))
+      vectors.append(
+        try malformed(
+          Vector(name: name, form: "datagram", note: note, hex: hex, window: window), code: code))
     }
     return VectorFile(protocolVersion: 1, datagramSecret: Hex.encode(secret), vectors: vectors)
   }

@@ -28,7 +28,9 @@ private func bytes(_ hex: String) -> ByteBuffer {
 struct VarintTests {
   @Test("Lengths, round trips and the one encoding of each value")
   func roundTrips() throws {
-    let values: [UInt64] = [0, 1, 127, 128, 255, 16_383, 16_384, 1 << 35, UInt64.max >> 1, UInt64.max]
+    let values: [UInt64] = [
+      0, 1, 127, 128, 255, 16_383, 16_384, 1 << 35, UInt64.max >> 1, UInt64.max,
+    ]
     for value in values {
       var buffer = ByteBuffer()
       buffer.writeWireVarint(value)
@@ -43,11 +45,15 @@ struct VarintTests {
     for value: Int64 in [0, -1, 1, -64, 63, -65, 64, .min, .max] {
       var buffer = ByteBuffer()
       buffer.writeWireSigned(value)
-      let expected: Int = value == 0 || value == -1 || value == 1 || value == -64 || value == 63 ? 1 : 0
-      if expected == 1 { #expect(buffer.readableBytes == 1, "zigzag of \(value) should take one byte") }
-      #expect(try decodeAll(try frame(.time(TimeSignal(stationTimeMs: value, uncertaintyMs: 0)))) == [
-        .time(TimeSignal(stationTimeMs: value, uncertaintyMs: 0))
-      ])
+      let expected: Int =
+        value == 0 || value == -1 || value == 1 || value == -64 || value == 63 ? 1 : 0
+      if expected == 1 {
+        #expect(buffer.readableBytes == 1, "zigzag of \(value) should take one byte")
+      }
+      #expect(
+        try decodeAll(try frame(.time(TimeSignal(stationTimeMs: value, uncertaintyMs: 0)))) == [
+          .time(TimeSignal(stationTimeMs: value, uncertaintyMs: 0))
+        ])
     }
   }
 
@@ -117,7 +123,8 @@ struct StreamFormTests {
     }
   }
 
-  @Test("The decoder takes frames one byte at a time and many at once (ByteToMessageDecoderVerifier)")
+  @Test(
+    "The decoder takes frames one byte at a time and many at once (ByteToMessageDecoderVerifier)")
   func dripFeed() throws {
     var random = RandomMessages(seed: 99)
     var pairs: [(ByteBuffer, [WireMessage])] = []
@@ -199,7 +206,10 @@ struct StreamFormTests {
   @Test("Unknown core types are errors; unknown optional types are skipped whole")
   func unknownTypes() throws {
     #expect(throws: WireError(.unknownMessageType(0x3E), at: 1)) { try decodeAll(bytes("023e00")) }
-    #expect(try decodeAll(bytes("0441aabbcc020501")) == [.skipped(type: 0x41, length: 3), .ping(nonce: 1)])
+    #expect(
+      try decodeAll(bytes("0441aabbcc020501")) == [
+        .skipped(type: 0x41, length: 3), .ping(nonce: 1),
+      ])
   }
 
   @Test("Extensions after a message's fields are skipped; malformed ones are errors")
@@ -216,9 +226,19 @@ struct StreamFormTests {
     let record = WireRecord(
       seq: 1, kind: .sosCancel, priority: .alarm, wallMs: 0, clockTrusted: true, monotonic: nil,
       body: [])
-    #expect(throws: WireEncodingError.recordCount(0)) { try frame(.batch(Batch(epoch: 1, records: []))) }
+    #expect(throws: WireEncodingError.recordCount(0)) {
+      try frame(.batch(Batch(epoch: 1, records: [])))
+    }
     #expect(throws: WireEncodingError.recordCount(257)) {
-      try frame(.batch(Batch(epoch: 1, records: (1...257).map { var r = record; r.seq = UInt64($0); return r })))
+      try frame(
+        .batch(
+          Batch(
+            epoch: 1,
+            records: (1...257).map {
+              var r = record
+              r.seq = UInt64($0)
+              return r
+            })))
     }
     var second = record
     second.seq = 1
@@ -240,7 +260,9 @@ struct StreamFormTests {
     var framed = ByteBuffer()
     framed.writeWireVarint(UInt64(header.readableBytes))
     framed.writeBuffer(&header)
-    #expect(throws: WireError(.recordCount(count: 257, limit: 256), at: 11)) { try decodeAll(framed) }
+    #expect(throws: WireError(.recordCount(count: 257, limit: 256), at: 11)) {
+      try decodeAll(framed)
+    }
   }
 
   @Test("A non-canonical journal body travels as bytes and arrives unchanged")
@@ -249,7 +271,8 @@ struct StreamFormTests {
     // would change it, so the encoder must not transcode it.
     let body: [UInt8] = [0x81, 0x00, 0x00]
     let record = WireRecord(
-      seq: 9, kind: .sos, priority: .alarm, wallMs: 1, clockTrusted: true, monotonic: nil, body: body)
+      seq: 9, kind: .sos, priority: .alarm, wallMs: 1, clockTrusted: true, monotonic: nil,
+      body: body)
     let decoded = try decodeAll(try frame(.batch(Batch(epoch: 1, records: [record]))))
     #expect(decoded == [.batch(Batch(epoch: 1, records: [record]))])
   }
@@ -288,7 +311,9 @@ struct DatagramFormTests {
       }
       let read = try Datagram.readHeader(sealed)
       #expect(read == header)
-      #expect(try Datagram.open(sealed, header: read, expecting: .uplink, keys: keys, window: &window) == message)
+      #expect(
+        try Datagram.open(sealed, header: read, expecting: .uplink, keys: keys, window: &window)
+          == message)
     }
     #expect(window.highest == counter)
   }
@@ -305,7 +330,8 @@ struct DatagramFormTests {
       var window = ReplayWindow(highest: 4, seen: 1)
       do {
         let read = try Datagram.readHeader(tampered)
-        _ = try Datagram.open(tampered, header: read, expecting: .uplink, keys: keys, window: &window)
+        _ = try Datagram.open(
+          tampered, header: read, expecting: .uplink, keys: keys, window: &window)
         Issue.record("bit \(bit) flipped and the datagram still opened")
       } catch {
         #expect(window == ReplayWindow(highest: 4, seen: 1), "bit \(bit) moved the window")
@@ -320,7 +346,9 @@ struct DatagramFormTests {
     func send(_ counter: UInt64) throws(WireError) -> WireMessage {
       let header = DatagramHeader(direction: .uplink, device: 1, keyIndex: 0, counter: counter)
       let sealed = try! Datagram.seal(.ping(nonce: counter), header: header, keys: keys)
-      return try Datagram.open(sealed, header: try Datagram.readHeader(sealed), expecting: .uplink, keys: keys, window: &window)
+      return try Datagram.open(
+        sealed, header: try Datagram.readHeader(sealed), expecting: .uplink, keys: keys,
+        window: &window)
     }
     #expect(try send(100) == .ping(nonce: 100))
     #expect(throws: WireError(.replayed(counter: 100), at: 3)) { try send(100) }
@@ -330,7 +358,9 @@ struct DatagramFormTests {
     #expect(throws: WireError(.tooOld(counter: 36, lowestAccepted: 37), at: 3)) { try send(36) }
     let far = 100 + ReplayWindow.farFutureLimit + 1
     #expect(throws: WireError(.farFuture(counter: far, highest: 100), at: 3)) { try send(far) }
-    #expect(try send(100 + ReplayWindow.farFutureLimit) == .ping(nonce: 100 + ReplayWindow.farFutureLimit))
+    #expect(
+      try send(100 + ReplayWindow.farFutureLimit) == .ping(nonce: 100 + ReplayWindow.farFutureLimit)
+    )
     #expect(throws: WireError.self) { try send(100) }
   }
 
@@ -354,7 +384,9 @@ struct DatagramFormTests {
     bytes[0] = 0xE1
     let flipped = ByteBuffer(bytes: bytes)
     #expect(throws: WireError(.authenticationFailed, at: 6)) {
-      try Datagram.open(flipped, header: try Datagram.readHeader(flipped), expecting: .downlink, keys: keys, window: &window)
+      try Datagram.open(
+        flipped, header: try Datagram.readHeader(flipped), expecting: .downlink, keys: keys,
+        window: &window)
     }
     #expect(throws: WireError(.datagramLength(length: 5, limit: 21...1200), at: 0)) {
       try Datagram.readHeader(ByteBuffer(bytes: [0xD1, 1, 0, 1, 5]))
@@ -363,7 +395,9 @@ struct DatagramFormTests {
       try Datagram.readHeader(ByteBuffer(bytes: [0xD2] + Array(repeating: 1, count: 30)))
     }
     #expect(throws: WireEncodingError.self) {
-      try Datagram.seal(.hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)), header: header, keys: keys)
+      try Datagram.seal(
+        .hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)),
+        header: header, keys: keys)
     }
   }
 
@@ -372,8 +406,10 @@ struct DatagramFormTests {
     let keys = try DatagramKeys(secret: Self.secret)
     let header = DatagramHeader(direction: .uplink, device: 1, keyIndex: 0, counter: 1)
     var plaintext = ByteBuffer()
-    try plaintext.writeWireMessage(.hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)))
-    let sealed = try Datagram.seal(plaintext: Array(plaintext.readableBytesView), header: header, keys: keys)
+    try plaintext.writeWireMessage(
+      .hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)))
+    let sealed = try Datagram.seal(
+      plaintext: Array(plaintext.readableBytesView), header: header, keys: keys)
     var window = ReplayWindow()
     #expect(throws: WireError(.messageNotAllowed(type: 1, form: "datagram"), at: 4)) {
       try Datagram.open(sealed, header: header, expecting: .uplink, keys: keys, window: &window)

@@ -38,11 +38,21 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // What the wire benchmarks send: seeded synthetic tracks, the mixed 256-record batch.
+    .target(
+      name: "WireWorkload",
+      dependencies: [
+        .product(name: "OutpostCore", package: "outpost"),
+        .product(name: "OutpostWire", package: "outpost"),
+      ],
+      swiftSettings: strict
+    ),
     // Wire sizes (SOS datagram, batched tracks, Codec 8 and JT/T 808 beside them) and codec
     // speed. `make wire-bench`.
     .executableTarget(
       name: "wire-bench",
       dependencies: [
+        "WireWorkload",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -54,6 +64,7 @@ let package = Package(
     .executableTarget(
       name: "WireCodec",
       dependencies: [
+        "WireWorkload",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),
         .product(name: "NIOCore", package: "swift-nio"),

@@ -62,7 +62,7 @@ enum Codec8 {
     var record = Record(
       timestampMs: timeMs, priority: priority, longitudeE7: position.longitudeE7,
       latitudeE7: position.latitudeE7,
-      altitudeM: Int16(clamping: ((Double(position.altitudeDm ?? 0)) / 10).rounded()),
+      altitudeM: Int16(clamping: Int((Double(position.altitudeDm ?? 0) / 10).rounded())),
       angleDeg: UInt16(((Double(position.headingCdeg ?? 0)) / 100).rounded()) % 360,
       satellites: position.satellites ?? 0,
       speedKmh: UInt16(clamping: Int((Double(position.speedCmPerS ?? 0) * 0.036).rounded())))

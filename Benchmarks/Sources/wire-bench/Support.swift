@@ -34,7 +34,8 @@ func fileExists(_ path: String) -> Bool {
 }
 
 func printError(_ message: String) {
-  fputs(message + "\n", stderr)
+  var line = message + "\n"
+  line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
 /// `value` with `decimals` digits after the point, rounded half away from zero.

@@ -124,7 +124,8 @@ extension WireReader {
     let baseTime = try readSigned("base time")
     var context = BatchContext(firstSeq: firstSeq, baseTimeMs: baseTime)
     var records: [WireRecord] = []
-    records.reserveCapacity(Int(count))
+    // Every record takes at least two bytes: reserve no more than the frame can hold.
+    records.reserveCapacity(min(Int(count), remaining / 2))
     for index in 0..<Int(count) {
       records.append(try readRecord(first: index == 0, context: &context))
     }

@@ -177,6 +177,10 @@ public enum Datagram {
     _ datagram: ByteBuffer, header: DatagramHeader, expecting direction: DatagramDirection,
     keys: DatagramKeys, window: inout ReplayWindow
   ) throws(WireError) -> WireMessage {
+    // The header must be this datagram's own (as ``readHeader(_:)`` returned it).
+    guard try readHeader(datagram) == header else {
+      throw WireError(.invalidValue(field: "header (not this datagram's)"), at: 0)
+    }
     guard header.direction == direction else {
       throw WireError(
         .unsupportedDatagramForm(datagram.getInteger(at: datagram.readerIndex)!), at: 0)

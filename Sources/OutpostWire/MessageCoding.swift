@@ -231,7 +231,8 @@ extension WireReader {
         .listTooLong(field: field, count: count, limit: WireLimits.maxRanges), at: countAt)
     }
     var ranges: [ClosedRange<UInt64>] = []
-    ranges.reserveCapacity(Int(count))
+    // Every range takes at least two bytes: reserve no more than the frame can hold.
+    ranges.reserveCapacity(min(Int(count), remaining / 2))
     var previousEnd: UInt64?
     for _ in 0..<Int(count) {
       let at = offset

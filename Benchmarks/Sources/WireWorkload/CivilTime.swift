@@ -29,7 +29,8 @@ public enum CivilTime {
   public static func milliseconds(
     year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int = 0
   ) -> Int64 {
-    let seconds = Int64(days(year: year, month: month, day: day)) * 86_400
+    let seconds =
+      Int64(days(year: year, month: month, day: day)) * 86_400
       + Int64(hour * 3600 + minute * 60 + second)
     return seconds * 1000 + Int64(millisecond)
   }

@@ -62,8 +62,10 @@ public enum Workloads {
       case _ where index % 64 == 7:
         body = .boxHealth(
           BoxHealth(
-            supplyMillivolts: UInt32(12_100 + rng.below(600)), batteryPercent: UInt8(80 + rng.below(20)),
-            uptimeSeconds: 391_022 + UInt64(index) * 5, journalFillPermille: UInt16(120 + index / 64),
+            supplyMillivolts: UInt32(12_100 + rng.below(600)),
+            batteryPercent: UInt8(80 + rng.below(20)),
+            uptimeSeconds: 391_022 + UInt64(index) * 5,
+            journalFillPermille: UInt16(120 + index / 64),
             link: .up))
       case _ where index % 8 == 3:
         let sensor = sensors[index / 8 % sensors.count]
@@ -84,7 +86,8 @@ public enum Workloads {
       case 101:
         body = .sos(presses: 2, position: fixWithTime)
       case 200:
-        body = .report(category: .livestockLost, note: "3 horses, north well", position: fixWithTime)
+        body = .report(
+          category: .livestockLost, note: "3 horses, north well", position: fixWithTime)
       case 230:
         body = .sensorAlarm(sensor: "smoke", alarm: .fire, milliValue: 412_000, raised: true)
       default:

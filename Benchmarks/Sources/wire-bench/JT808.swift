@@ -62,7 +62,9 @@ enum JT808 {
     plain.appendBigEndian(messageID)
     plain.appendBigEndian(UInt16(body.count))
     let digits = Array(phone.utf8).map { $0 - UInt8(ascii: "0") }
-    for pair in stride(from: 0, to: 12, by: 2) { plain.append(digits[pair] << 4 | digits[pair + 1]) }
+    for pair in stride(from: 0, to: 12, by: 2) {
+      plain.append(digits[pair] << 4 | digits[pair + 1])
+    }
     plain.appendBigEndian(serial)
     plain += body
     plain.append(plain.reduce(0, ^))

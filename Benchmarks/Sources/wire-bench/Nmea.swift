@@ -192,9 +192,13 @@ struct Gga {
     time = fields[1]
     self.quality = quality
     satellites = UInt8(fields[7])
-    hdopCenti = FixedPoint(fields[8]).flatMap { UInt16(exactly: $0.scaled(numerator: 100, denominator: 1)) }
+    hdopCenti = FixedPoint(fields[8]).flatMap {
+      UInt16(exactly: $0.scaled(numerator: 100, denominator: 1))
+    }
     if fields[10] == "M" || fields[10].isEmpty {
-      altitudeDm = FixedPoint(fields[9]).flatMap { Int32(exactly: $0.scaled(numerator: 10, denominator: 1)) }
+      altitudeDm = FixedPoint(fields[9]).flatMap {
+        Int32(exactly: $0.scaled(numerator: 10, denominator: 1))
+      }
     }
   }
 }

@@ -211,12 +211,14 @@ struct SOSSizes {
     let fix = position ?? Position(latitudeE7: 0, longitudeE7: 0)
     let codec8 = Codec8.sos(timeMs: timeMs, position: fix)
     codec8TCP = Codec8.tcpPacket([codec8][...]).count
-    codec8UDP = Codec8.udpPacket([codec8][...], imei: Comparison.imei, packetID: 1, avlPacketID: 1)
+    codec8UDP =
+      Codec8.udpPacket([codec8][...], imei: Comparison.imei, packetID: 1, avlPacketID: 1)
       .count
-    jt808 = JT808.frame(
-      messageID: JT808.locationReport, serial: 1,
-      body: JT808.locationBody(timeMs: timeMs, position: fix, emergency: true)
-    ).count
+    jt808 =
+      JT808.frame(
+        messageID: JT808.locationReport, serial: 1,
+        body: JT808.locationBody(timeMs: timeMs, position: fix, emergency: true)
+      ).count
   }
 }
 

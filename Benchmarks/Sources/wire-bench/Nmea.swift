@@ -44,7 +44,9 @@ struct NmeaTrack {
       }
       track.points.append(point)
     }
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    var rawLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    if rawLines.last?.isEmpty == true { rawLines.removeLast() }  // the final newline
+    for rawLine in rawLines {
       lines += 1
       var sentence = rawLine.drop(while: { $0 == " " || $0 == "\t" })
       while let last = sentence.last, last == "\r" || last == " " || last == "\t" {

@@ -2,8 +2,9 @@
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 BENCH_ARGS ?=
+WIRE_BENCH_ARGS ?=
 
-.PHONY: all deps build test lint format demo bench clean
+.PHONY: all deps build test lint format demo bench journal-bench wire-bench clean
 
 all: build
 
@@ -25,19 +26,31 @@ test: deps
 	$(MAKE) lint
 
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks
 
 format:
-	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources
+	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks
 
 ## Until the station exists, the demo shows the journal surviving kill -9.
 demo: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	scripts/journal-demo
 
+## Every benchmark: the journal's, then the wire protocol's. Figures go to docs/benchmarks.md.
+bench: journal-bench wire-bench
+
 ## Journal against raw pwrite+fdatasync and SQLite WAL; prints the table for docs/benchmarks.md.
-bench: deps
+journal-bench: deps
 	cd Benchmarks && $(SWIFT) run -c release journal-bench $(BENCH_ARGS)
+
+## Wire sizes against the bars (beside Codec 8 and JT/T 808) and codec speed (wire-bench);
+## allocations per batch from ordo-one's harness (WireCodec), then per record from wire-bench
+## under the same malloc interposer, which the harness builds.
+wire-bench: deps
+	cd Benchmarks && $(SWIFT) run -c release wire-bench $(WIRE_BENCH_ARGS)
+	cd Benchmarks && $(SWIFT) package benchmark --target WireCodec --no-progress
+	cd Benchmarks && LD_PRELOAD="$$($(SWIFT) build -c release --show-bin-path)/libMallocInterposerSwift.so" \
+		"$$($(SWIFT) build -c release --show-bin-path)/wire-bench" --allocations
 
 clean:
 	rm -rf .build Benchmarks/.build

@@ -15,10 +15,12 @@ struct Options {
   var allocationsOnly = false
   /// Exit with status 1 when a bar fails.
   var check = false
+  /// Print the SOS's bytes in every encoding.
+  var hex = false
 
   static let usage = """
     usage: wire-bench [--nmea PATH] [--points N] [--seed S] [--runs R] [--run-ms MS]
-                      [--sizes-only] [--allocations] [--check]
+                      [--sizes-only] [--hex] [--allocations] [--check]
 
     Prints the wire sizes of an SOS and of batched GPS tracks in Outpost's protocol, beside
     Teltonika Codec 8 and JT/T 808 for the same records, then the codec's speed on a mixed
@@ -31,6 +33,7 @@ struct Options {
       --runs R        timed runs per operation; the median is reported (default 7)
       --run-ms MS     length of one timed run (default 300)
       --sizes-only    skip the speed measurements
+      --hex           also print the SOS's bytes in every encoding, to check them by hand
       --allocations   count allocations per batch and per record instead; needs ordo-one's
                       malloc interposer preloaded (make wire-bench does this):
                       LD_PRELOAD=Benchmarks/.build/release/libMallocInterposerSwift.so
@@ -62,6 +65,7 @@ struct Options {
       case "--runs": options.runs = try positive(flag)
       case "--run-ms": options.runSeconds = Double(try positive(flag)) / 1000
       case "--sizes-only": options.speed = false
+      case "--hex": options.hex = true
       case "--allocations": options.allocationsOnly = true
       case "--check": options.check = true
       case "-h", "--help": throw BenchError("")

@@ -194,31 +194,36 @@ struct TrackSizes {
 /// The SOS of the size table in each encoding.
 struct SOSSizes {
   var label: String
-  var datagram: Int
-  var stream: Int
-  var codec8TCP: Int
-  var codec8UDP: Int
-  var jt808: Int
+  /// The bytes of each encoding, for `--hex`.
+  var datagramBytes: [UInt8]
+  var streamBytes: [UInt8]
+  var codec8TCPBytes: [UInt8]
+  var codec8UDPBytes: [UInt8]
+  var jt808Bytes: [UInt8]
+
+  var datagram: Int { datagramBytes.count }
+  var stream: Int { streamBytes.count }
+  var codec8TCP: Int { codec8TCPBytes.count }
+  var codec8UDP: Int { codec8UDPBytes.count }
+  var jt808: Int { jt808Bytes.count }
 
   init(label: String, position: Position?, timeMs: Int64) throws(BenchError) {
     self.label = label
     let record = Workloads.record(
       seq: Workloads.firstSeq, timeMs: timeMs, body: .sos(presses: 1, position: position))
     let batch = Batch(epoch: Workloads.epoch, records: [record])
-    datagram = try Outpost.datagram(batch, counter: Workloads.datagramCounter).readableBytes
-    stream = try Outpost.streamFrame(batch).readableBytes
+    datagramBytes = Array(
+      try Outpost.datagram(batch, counter: Workloads.datagramCounter).readableBytesView)
+    streamBytes = Array(try Outpost.streamFrame(batch).readableBytesView)
     // Without a fix, the other protocols still send their fixed-size GPS fields (zeros).
     let fix = position ?? Position(latitudeE7: 0, longitudeE7: 0)
     let codec8 = Codec8.sos(timeMs: timeMs, position: fix)
-    codec8TCP = Codec8.tcpPacket([codec8][...]).count
-    codec8UDP =
-      Codec8.udpPacket([codec8][...], imei: Comparison.imei, packetID: 1, avlPacketID: 1)
-      .count
-    jt808 =
-      JT808.frame(
-        messageID: JT808.locationReport, serial: 1,
-        body: JT808.locationBody(timeMs: timeMs, position: fix, emergency: true)
-      ).count
+    codec8TCPBytes = Codec8.tcpPacket([codec8][...])
+    codec8UDPBytes = Codec8.udpPacket(
+      [codec8][...], imei: Comparison.imei, packetID: 1, avlPacketID: 1)
+    jt808Bytes = JT808.frame(
+      messageID: JT808.locationReport, serial: 1,
+      body: JT808.locationBody(timeMs: timeMs, position: fix, emergency: true))
   }
 }
 

@@ -23,8 +23,8 @@ struct NmeaTrack {
   /// Lines that carried leading or trailing white space around a valid sentence.
   var trimmed = 0
 
-  /// Parses the whole text of a log.
-  init(text: String) {
+  /// Parses the whole content of a log.
+  init(bytes: [UInt8]) {
     var pendingGGA: Gga?
     var pendingRMC: Rmc?
     var epochTime: Substring?
@@ -44,15 +44,17 @@ struct NmeaTrack {
       }
       track.points.append(point)
     }
-    var rawLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // Lines are split on the bytes: as Characters, "\r\n" is one grapheme and would not split.
+    var rawLines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     if rawLines.last?.isEmpty == true { rawLines.removeLast() }  // the final newline
     for rawLine in rawLines {
       lines += 1
-      var sentence = rawLine.drop(while: { $0 == " " || $0 == "\t" })
-      while let last = sentence.last, last == "\r" || last == " " || last == "\t" {
-        sentence = sentence.dropLast()
-      }
-      if sentence.isEmpty { continue }
+      var line = rawLine[...]
+      if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+      let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+      let content = line.drop(while: blank).reversed().drop(while: blank).reversed()
+      if content.isEmpty { continue }
+      let sentence = Substring(String(decoding: content, as: UTF8.self))
       if sentence.first == "#" {
         comments += 1
         continue
@@ -61,11 +63,7 @@ struct NmeaTrack {
         if sentence.contains("*") { badChecksum += 1 } else { noChecksum += 1 }
         continue
       }
-      if sentence.utf8.count != rawLine.utf8.count
-        && !(rawLine.hasSuffix("\r") && sentence.utf8.count + 1 == rawLine.utf8.count)
-      {
-        trimmed += 1
-      }
+      if content.count != line.count { trimmed += 1 }
       let address = fields[0]
       guard address.count == 5, !address.hasPrefix("P") else {
         otherSentences += 1

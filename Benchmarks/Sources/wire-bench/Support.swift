@@ -12,8 +12,8 @@ struct BenchError: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// The whole content of the file at `path` as UTF-8 text.
-func readTextFile(_ path: String) throws(BenchError) -> String {
+/// The whole content of the file at `path`.
+func readFile(_ path: String) throws(BenchError) -> [UInt8] {
   guard let file = fopen(path, "rb") else {
     throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))")
   }
@@ -26,7 +26,7 @@ func readTextFile(_ path: String) throws(BenchError) -> String {
     bytes += chunk[0..<count]
   }
   guard ferror(file) == 0 else { throw BenchError("cannot read \(path)") }
-  return String(decoding: bytes, as: UTF8.self)
+  return bytes
 }
 
 func fileExists(_ path: String) -> Bool {

@@ -86,7 +86,7 @@ enum WireBench {
     var tracks: [TrackSizes] = []
     var nmeaSummary = ""
     if let path = options.nmeaPath ?? locateDefaultNmea() {
-      let log = NmeaTrack(text: try readTextFile(path))
+      let log = NmeaTrack(bytes: try readFile(path))
       let shown = options.nmeaPath ?? defaultNmea
       nmeaNote = "`\(shown.split(separator: "/").last ?? "")`"
       nmeaSummary =
@@ -94,11 +94,11 @@ enum WireBench {
         + "\(log.rmc) RMC with good checksums, \(log.otherSentences) other sentences, "
         + "\(log.badChecksum) with a bad checksum, \(log.noChecksum) without one, "
         + "\(log.malformed) malformed, \(log.trimmed) surrounded by white space (accepted: the "
-        + "checksum holds); \(log.invalidEpochs) epochs without a valid fix (RMC status V or no "
-        + "GGA fix), \(log.points.count) fixes: \(describe(log.points))"
+        + "checksum holds); epochs without a valid fix (RMC status V, no GGA fix, or one of the "
+        + "pair missing): \(log.invalidEpochs); \(fixes(log.points)): \(describe(log.points))"
       guard !log.points.isEmpty else { throw BenchError("\(path): no valid fix") }
       tracks.append(
-        try TrackSizes(name: "\(nmeaNote), \(log.points.count) fixes at 1 s", points: log.points))
+        try TrackSizes(name: "\(nmeaNote), \(fixes(log.points))", points: log.points))
     } else {
       nmeaNote = ""
       nmeaSummary = "- `\(defaultNmea)` not found: the real track is left out (use --nmea PATH)"
@@ -107,7 +107,7 @@ enum WireBench {
     let syntheticSummary = describe(synthetic)
     tracks.append(
       try TrackSizes(
-        name: "synthetic steppe track, \(grouped(options.points)) fixes at 5 s", points: synthetic))
+        name: "synthetic steppe track, \(fixes(synthetic))", points: synthetic))
 
     var passed = true
     func verdict(_ ok: Bool) -> String {
@@ -147,7 +147,8 @@ enum WireBench {
     for track in tracks {
       print(
         "- \(track.name): one more point in the middle of a batch costs "
-          + "\(fixed(track.marginalStream, 2)) bytes (first batch's frame less the frame of its "
+          + "\(track.marginalStream.isNaN ? "n/a" : fixed(track.marginalStream, 2)) bytes "
+          + "(first batch's frame less the frame of its "
           + "first record alone, per added record); stream frames of "
           + "\(track.streamFrames.map { grouped($0) }.joined(separator: ", ")) bytes; datagrams "
           + "of \(summary(track.datagrams)) bytes")
@@ -178,7 +179,8 @@ enum WireBench {
           + "\(fixed(track.perPoint(track.codec8TCPWithHDOP), 2)) bytes a point; JT/T 808 0x0704 "
           + "with the satellite count as item 0x31: "
           + "\(fixed(track.perPoint(track.jt808BulkWithSatellites), 2)) bytes a point "
-          + "(\(track.codec8TCP.count) Codec 8 packets, \(track.jt808Bulk.count) 0x0704 frames)")
+          + "(Codec 8 TCP packets: \(track.codec8TCP.count); 0x0704 frames: "
+          + "\(track.jt808Bulk.count))")
     }
     print(
       "- Codec 8: one packet per SOS (priority 2 = panic, event IO 1 = digital input 1, value 1),"
@@ -229,6 +231,15 @@ enum WireBench {
     return candidates.first(where: fileExists)
   }
 
+  /// "5 fixes at 1 s": the count and the median interval.
+  static func fixes(_ track: [TrackPoint]) -> String {
+    let count = "\(grouped(track.count)) fix\(track.count == 1 ? "" : "es")"
+    guard track.count > 1 else { return count }
+    let steps = zip(track, track.dropFirst()).map { Double($1.timeMs - $0.timeMs) / 1000 }
+    return count
+      + " at \(fixed(medianOf(steps), steps.allSatisfy { $0 == $0.rounded() } ? 0 : 1)) s"
+  }
+
   /// What a track is like: its span, and the ranges of what the receiver reported.
   static func describe(_ track: [TrackPoint]) -> String {
     var metres = 0.0
@@ -250,8 +261,10 @@ enum WireBench {
       + "speed \(fixed(speeds.0, 1))–\(fixed(speeds.1, 1)) km/h, altitude "
       + "\(fixed(altitudes.0, 1))–\(fixed(altitudes.1, 1)) m, HDOP \(fixed(hdops.0, 1))–"
       + "\(fixed(hdops.1, 1)), \(satellites.0)–\(satellites.1) satellites; first fix "
-      + "\(fixed(Double(track[0].position.latitudeE7) * 1e-7, 5))° N "
-      + "\(fixed(Double(track[0].position.longitudeE7) * 1e-7, 5))° E"
+      + "\(fixed(Double(track[0].position.latitudeE7.magnitude) * 1e-7, 5))° "
+      + "\(track[0].position.latitudeE7 < 0 ? "S" : "N") "
+      + "\(fixed(Double(track[0].position.longitudeE7.magnitude) * 1e-7, 5))° "
+      + "\(track[0].position.longitudeE7 < 0 ? "W" : "E")"
   }
 
   static func summary(_ sizes: [Int]) -> String {

@@ -95,6 +95,7 @@ let package = Package(
       dependencies: [
         "OutpostCore", "OutpostWire", "OutpostWireJSON", "OutpostTestKit",
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "NIOTestUtils", package: "swift-nio"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],

@@ -3,83 +3,126 @@ import OutpostCore
 
 /// The per-record flags byte of a batch. See "Batches" in `docs/protocol.md`.
 enum RecordFlags {
-  /// The sequence number is the previous one plus one (for the first record: the batch's first
-  /// sequence number, and the flag must be set).
+  /// The sequence number is the previous record's plus one; else a zigzag gap follows.
   static let nextSeq: UInt8 = 1 << 0
-  /// The kind is the previous record's (never set on the first record).
+  /// The kind is the previous record's; else a kind byte follows.
   static let sameKind: UInt8 = 1 << 1
-  /// The priority is the kind's default.
+  /// The priority is the kind's default; else a priority byte follows.
   static let defaultPriority: UInt8 = 1 << 2
   static let clockTrusted: UInt8 = 1 << 3
-  /// The time step from the previous record is the same as the previous step (the first
-  /// record's step is 0, from the batch's base time).
+  /// The time step from the previous record is the previous step again; else a zigzag step
+  /// follows.
   static let sameStep: UInt8 = 1 << 4
   /// A monotonic stamp follows.
   static let monotonic: UInt8 = 1 << 5
   /// The body is in its wire form (kinds with one), else a varint length and the journal bytes.
   static let wireBody: UInt8 = 1 << 6
-  static let reserved: UInt8 = 1 << 7
+  /// The whole byte `0x80` means: the previous record's flags again, and, for a body in wire
+  /// form, the previous position mask again (it is not written). Bit 7 with any other bit is
+  /// invalid.
+  static let repeatPrevious: UInt8 = 0x80
 }
 
-/// The state both ends carry from one record of a batch to the next.
-private struct BatchContext {
-  var seq: UInt64
-  var kind: RecordKind?
-  var timeMs: Int64
+/// What the coding of one record depends on from the records before it. In the stream form it
+/// lives as long as the connection (set up by the hello, carried across batches); a datagram
+/// starts from ``init()``.
+struct RecordContext: Sendable, Hashable {
+  var seq: UInt64 = 0
+  var kind: RecordKind = .position
+  var timeMs: Int64 = 0
   var step: Int64 = 0
-  var stamp: MonotonicStamp = MonotonicStamp(boot: 0, sinceBootMs: 0)
-  var stampTimeMs: Int64
+  var stamp = MonotonicStamp(boot: 0, sinceBootMs: 0)
+  var stampTimeMs: Int64 = 0
   var position: Position?
   var positionTimeMs: Int64 = 0
+  var flags: UInt8 = 0
+  var mask: UInt8 = 0
+}
 
-  init(firstSeq: UInt64, baseTimeMs: Int64) {
-    seq = firstSeq &- 1
-    timeMs = baseTimeMs
-    stampTimeMs = baseTimeMs
+/// The state one end of a stream connection keeps about the frames it has sent or received.
+///
+/// A hello binds the connection to a journal epoch, so batches on it need not repeat the epoch,
+/// and each record is coded against the one before it, across batches: a live track sent one
+/// fix per batch costs what a batched one does. Encoder and decoder each keep one session per
+/// connection, updated as frames pass; a datagram is coded against a fresh session.
+public struct WireSession: Sendable, Hashable {
+  /// The journal epoch the hello named, if one has passed.
+  public private(set) var epoch: UInt64?
+  var records = RecordContext()
+
+  /// A session before any hello: batches carry their epoch, records start from zero.
+  public init() {}
+
+  /// The session a hello opens: its epoch; sequence numbers counted from its ack floor and
+  /// times from its clock.
+  public init(hello: Hello) {
+    epoch = hello.epoch
+    records.seq = hello.ackFloor
+    records.timeMs = hello.wallMs
+    records.stampTimeMs = hello.wallMs
   }
+
+  /// A session for one datagram whose epoch is implied by its header.
+  init(impliedEpoch: UInt64?) {
+    epoch = impliedEpoch
+  }
+}
+
+/// Batch header flags.
+enum BatchFlags {
+  static let epochPresent: UInt8 = 1 << 0
 }
 
 extension ByteBuffer {
-  /// Writes a batch payload (after the type byte).
+  /// Writes a batch payload (after the type byte), coded against `session`, which it updates.
+  ///
+  /// The epoch is left out when it is the session's.
   ///
   /// - Throws: ``WireEncodingError`` when the batch is empty, too long, out of order, or holds
-  ///   a body over the limit.
-  mutating func writeBatch(_ batch: Batch) throws(WireEncodingError) {
+  ///   a body over the limit; `session` is unchanged then.
+  mutating func writeBatch(_ batch: Batch, session: inout WireSession) throws(WireEncodingError) {
     let records = batch.records
-    guard let first = records.first, records.count <= WireLimits.maxRecordsPerBatch else {
+    guard !records.isEmpty, records.count <= WireLimits.maxRecordsPerBatch else {
       throw .recordCount(records.count)
     }
-    writeInteger(batch.epoch, endianness: .little)
-    writeWireVarint(first.seq)
-    writeWireVarint(UInt64(records.count))
-    writeWireSigned(first.wallMs)
-    var context = BatchContext(firstSeq: first.seq, baseTimeMs: first.wallMs)
-    for (index, record) in records.enumerated() {
-      if index > 0, record.seq <= context.seq {
-        throw .recordsNotAscending(previous: context.seq, next: record.seq)
-      }
-      guard record.body.count <= WireLimits.maxBodyLength else {
-        throw .bodyTooLong(seq: record.seq, length: record.body.count)
-      }
-      try writeRecord(record, context: &context)
+    for (previous, next) in zip(records, records.dropFirst()) where next.seq <= previous.seq {
+      throw .recordsNotAscending(previous: previous.seq, next: next.seq)
     }
+    for record in records where record.body.count > WireLimits.maxBodyLength {
+      throw .bodyTooLong(seq: record.seq, length: record.body.count)
+    }
+    if session.epoch == batch.epoch {
+      writeInteger(UInt8(0))
+    } else {
+      writeInteger(BatchFlags.epochPresent)
+      writeInteger(batch.epoch, endianness: .little)
+    }
+    writeWireVarint(UInt64(records.count))
+    for record in records { writeRecord(record, context: &session.records) }
   }
 
-  private mutating func writeRecord(
-    _ record: WireRecord, context: inout BatchContext
-  ) throws(WireEncodingError) {
+  private mutating func writeRecord(_ record: WireRecord, context: inout RecordContext) {
     let typed = WireBody(kind: record.kind, journalBytes: record.body)
     let step = record.wallMs &- context.timeMs
     var flags: UInt8 = 0
     if record.seq == context.seq &+ 1 { flags |= RecordFlags.nextSeq }
-    if let kind = context.kind, kind == record.kind { flags |= RecordFlags.sameKind }
+    if record.kind == context.kind { flags |= RecordFlags.sameKind }
     if record.priority == record.kind.defaultPriority { flags |= RecordFlags.defaultPriority }
     if record.clockTrusted { flags |= RecordFlags.clockTrusted }
     if step == context.step { flags |= RecordFlags.sameStep }
     if record.monotonic != nil { flags |= RecordFlags.monotonic }
-    if typed != nil { flags |= RecordFlags.wireBody }
-    writeInteger(flags)
-    if flags & RecordFlags.nextSeq == 0 { writeWireVarint(record.seq - context.seq - 2) }
+    var plan: PositionPlan?
+    if let typed {
+      flags |= RecordFlags.wireBody
+      plan = PositionPlan(
+        typed.position, previous: context.position, recordTimeMs: record.wallMs,
+        previousTimeMs: context.positionTimeMs)
+    }
+    let repeats = flags == context.flags && (plan == nil || plan!.mask == context.mask)
+    writeInteger(repeats ? RecordFlags.repeatPrevious : flags)
+    if flags & RecordFlags.nextSeq == 0 {
+      writeWireSigned(Int64(bitPattern: record.seq &- (context.seq &+ 1)))
+    }
     if flags & RecordFlags.sameKind == 0 { writeInteger(record.kind.rawValue) }
     if flags & RecordFlags.defaultPriority == 0 { writeInteger(record.priority.rawValue) }
     if flags & RecordFlags.sameStep == 0 { writeWireSigned(step) }
@@ -91,10 +134,11 @@ extension ByteBuffer {
       context.stamp = stamp
       context.stampTimeMs = record.wallMs
     }
-    if let typed {
-      typed.write(
-        into: &self, previous: context.position, recordTimeMs: record.wallMs,
-        previousTimeMs: context.positionTimeMs)
+    if let typed, let plan {
+      typed.writePrefix(into: &self)
+      writeWirePosition(
+        typed.position, plan: plan, previous: context.position, writeMask: !repeats)
+      context.mask = plan.mask
       if let position = typed.position {
         context.position = position
         context.positionTimeMs = record.wallMs
@@ -107,65 +151,65 @@ extension ByteBuffer {
     context.kind = record.kind
     context.step = step
     context.timeMs = record.wallMs
+    context.flags = flags
   }
 }
 
 extension WireReader {
-  /// Reads a batch payload up to the end of its records (extensions are the caller's).
-  mutating func readBatch() throws(WireError) -> Batch {
-    let epoch = try readLittleEndian(UInt64.self, "epoch")
-    let firstSeq = try readVarint("first sequence number")
+  /// Reads a batch payload up to the end of its records (extensions are the caller's), coded
+  /// against `session`, which it updates.
+  mutating func readBatch(session: inout WireSession) throws(WireError) -> Batch {
+    let flagsAt = offset
+    let flags = try readByte("batch flags")
+    guard flags & ~BatchFlags.epochPresent == 0 else {
+      throw WireError(.invalidValue(field: "batch flags (reserved bit set)"), at: flagsAt)
+    }
+    let epoch: UInt64
+    if flags & BatchFlags.epochPresent != 0 {
+      epoch = try readLittleEndian(UInt64.self, "epoch")
+    } else if let sessionEpoch = session.epoch {
+      epoch = sessionEpoch
+    } else {
+      throw WireError(
+        .invalidValue(field: "batch flags (no epoch, and no hello named one)"), at: flagsAt)
+    }
     let countAt = offset
     let count = try readVarint("record count")
     guard count >= 1, count <= UInt64(WireLimits.maxRecordsPerBatch) else {
       throw WireError(
         .recordCount(count: count, limit: WireLimits.maxRecordsPerBatch), at: countAt)
     }
-    let baseTime = try readSigned("base time")
-    var context = BatchContext(firstSeq: firstSeq, baseTimeMs: baseTime)
     var records: [WireRecord] = []
     // Every record takes at least two bytes: reserve no more than the frame can hold.
     records.reserveCapacity(min(Int(count), remaining / 2))
     for index in 0..<Int(count) {
-      records.append(try readRecord(first: index == 0, context: &context))
+      let at = offset
+      let record = try readRecord(context: &session.records)
+      if index > 0, record.seq <= records[index - 1].seq {
+        throw WireError(
+          .invalidValue(field: "sequence number (not ascending in the batch)"), at: at)
+      }
+      records.append(record)
     }
     return Batch(epoch: epoch, records: records)
   }
 
-  private mutating func readRecord(
-    first: Bool, context: inout BatchContext
-  ) throws(WireError) -> WireRecord {
+  private mutating func readRecord(context: inout RecordContext) throws(WireError) -> WireRecord {
     let flagsAt = offset
-    let flags = try readByte("record flags")
-    guard flags & RecordFlags.reserved == 0 else {
-      throw WireError(.invalidValue(field: "record flags (reserved bit set)"), at: flagsAt)
+    var flags = try readByte("record flags")
+    let repeats = flags == RecordFlags.repeatPrevious
+    if repeats {
+      flags = context.flags
+    } else if flags & RecordFlags.repeatPrevious != 0 {
+      throw WireError(.invalidValue(field: "record flags (bit 7 with other bits)"), at: flagsAt)
     }
     var seq = context.seq &+ 1
     if flags & RecordFlags.nextSeq == 0 {
-      guard !first else {
-        throw WireError(
-          .invalidValue(field: "record flags (first record must follow)"), at: flagsAt)
-      }
-      let gapAt = offset
-      let gap = try readVarint("sequence gap")
-      let (withGap, overflow) = context.seq.addingReportingOverflow(gap)
-      let (next, overflow2) = withGap.addingReportingOverflow(2)
-      guard !overflow, !overflow2 else {
-        throw WireError(.invalidValue(field: "sequence gap"), at: gapAt)
-      }
-      seq = next
-    } else if !first, context.seq == .max {
-      throw WireError(.invalidValue(field: "sequence number (past 2^64 - 1)"), at: flagsAt)
+      seq = seq &+ UInt64(bitPattern: try readSigned("sequence gap"))
     }
-    let kind: RecordKind
-    if flags & RecordFlags.sameKind != 0 {
-      guard let previous = context.kind else {
-        throw WireError(.invalidValue(field: "record flags (no previous kind)"), at: flagsAt)
-      }
-      kind = previous
-    } else {
-      kind = RecordKind(rawValue: try readByte("kind"))
-    }
+    let kind =
+      flags & RecordFlags.sameKind != 0
+      ? context.kind : RecordKind(rawValue: try readByte("kind"))
     let priority: Priority
     if flags & RecordFlags.defaultPriority != 0 {
       priority = kind.defaultPriority
@@ -190,8 +234,9 @@ extension WireReader {
       let residual = try readSigned("monotonic residual")
       let elapsed = time &- context.stampTimeMs
       let since = context.stamp.sinceBootMs &+ UInt64(bitPattern: residual &+ elapsed)
-      stamp = MonotonicStamp(boot: boot, sinceBootMs: since)
-      context.stamp = stamp!
+      let read = MonotonicStamp(boot: boot, sinceBootMs: since)
+      stamp = read
+      context.stamp = read
       context.stampTimeMs = time
     }
     let body: [UInt8]
@@ -200,12 +245,13 @@ extension WireReader {
       guard
         let wire = try WireBody.read(
           kind: kind, from: &self, previous: context.position, recordTimeMs: time,
-          previousTimeMs: context.positionTimeMs)
+          previousTimeMs: context.positionTimeMs, impliedMask: repeats ? context.mask : nil)
       else {
         throw WireError(
           .invalidValue(field: "record flags (kind \(kind) has no wire body)"), at: bodyAt)
       }
       body = wire.body.encoded()
+      context.mask = wire.mask
       if let position = wire.position {
         context.position = position
         context.positionTimeMs = time
@@ -223,6 +269,7 @@ extension WireReader {
     context.kind = kind
     context.step = step
     context.timeMs = time
+    context.flags = flags
     return WireRecord(
       seq: seq, kind: kind, priority: priority, wallMs: time,
       clockTrusted: flags & RecordFlags.clockTrusted != 0, monotonic: stamp, body: body)
@@ -234,6 +281,7 @@ extension WireReader {
 struct WireBody {
   var body: RecordBody
   var position: Position?
+  var mask: UInt8 = 0
 
   /// The wire form of `journalBytes`, when the kind has one and the bytes are exactly what the
   /// journal would write for the decoded body (so that the station rebuilds the same bytes).
@@ -248,8 +296,9 @@ struct WireBody {
     self.init(body: body)
   }
 
-  private init(body: RecordBody) {
+  private init(body: RecordBody, mask: UInt8 = 0) {
     self.body = body
+    self.mask = mask
     switch body {
     case .sos(_, let position), .checkIn(_, let position), .report(_, _, let position):
       self.position = position
@@ -258,10 +307,8 @@ struct WireBody {
     }
   }
 
-  func write(
-    into buffer: inout ByteBuffer, previous: Position?, recordTimeMs: Int64,
-    previousTimeMs: Int64
-  ) {
+  /// Writes the fields before the position.
+  func writePrefix(into buffer: inout ByteBuffer) {
     switch body {
     case .sos(let presses, _):
       buffer.writeWireVarint(UInt64(presses))
@@ -275,28 +322,29 @@ struct WireBody {
     default:
       break
     }
-    buffer.writeWirePosition(
-      position, previous: previous, recordTimeMs: recordTimeMs, previousTimeMs: previousTimeMs)
   }
 
   /// Reads the wire body of `kind`, or returns nil when the kind has no wire form.
   static func read(
     kind: RecordKind, from reader: inout WireReader, previous: Position?, recordTimeMs: Int64,
-    previousTimeMs: Int64
+    previousTimeMs: Int64, impliedMask: UInt8?
   ) throws(WireError) -> WireBody? {
-    func position(_ reader: inout WireReader) throws(WireError) -> Position? {
+    func position(_ reader: inout WireReader) throws(WireError) -> (Position?, UInt8) {
       try reader.readWirePosition(
-        previous: previous, recordTimeMs: recordTimeMs, previousTimeMs: previousTimeMs)
+        previous: previous, recordTimeMs: recordTimeMs, previousTimeMs: previousTimeMs,
+        impliedMask: impliedMask)
     }
     switch kind {
     case .sos:
       let presses = try reader.readVarint("presses", max: UInt64(UInt32.max))
-      return WireBody(body: .sos(presses: UInt32(presses), position: try position(&reader)))
+      let (fix, mask) = try position(&reader)
+      return WireBody(body: .sos(presses: UInt32(presses), position: fix), mask: mask)
     case .checkIn:
       let who =
         try reader.readFlag("who present")
         ? try reader.readString("who", limit: WireLimits.maxCheckInWho) : nil
-      return WireBody(body: .checkIn(who: who, position: try position(&reader)))
+      let (fix, mask) = try position(&reader)
+      return WireBody(body: .checkIn(who: who, position: fix), mask: mask)
     case .report:
       let at = reader.offset
       guard let category = ReportCategory(rawValue: try reader.readByte("category")) else {
@@ -305,15 +353,15 @@ struct WireBody {
       let note =
         try reader.readFlag("note present")
         ? try reader.readString("note", limit: WireLimits.maxReportNote) : nil
-      return WireBody(
-        body: .report(category: category, note: note, position: try position(&reader)))
+      let (fix, mask) = try position(&reader)
+      return WireBody(body: .report(category: category, note: note, position: fix), mask: mask)
     case .position:
       let at = reader.offset
-      guard let fix = try position(&reader) else {
+      guard case (let fix?, let mask) = try position(&reader) else {
         throw WireError(
           .invalidValue(field: "position mask (a position record needs a fix)"), at: at)
       }
-      return WireBody(body: .position(fix))
+      return WireBody(body: .position(fix), mask: mask)
     default:
       return nil
     }

@@ -49,30 +49,57 @@ public struct DatagramHeader: Sendable, Hashable {
   public var version: UInt8
   /// The device number assigned at enrollment.
   public var device: UInt32
-  /// Which of the device's keys sealed the datagram.
+  /// Which of the device's keys sealed the datagram, 0–127.
   public var keyIndex: UInt8
+  /// Whether the journal epoch is left out of the datagram's batches and bound into the tag
+  /// instead: the receiver supplies the epoch it knows for the device, and the tag verifies only
+  /// if that is the sender's. Bit 7 of the key byte.
+  public var epochImplied: Bool
   /// The sender's frame counter for this device, key and direction; starts at 1.
   public var counter: UInt64
   /// How many bytes the header takes.
   public var length: Int
 
+  /// - Precondition: `keyIndex` is at most 127.
   public init(
     direction: DatagramDirection, version: UInt8 = ProtocolVersion.current, device: UInt32,
-    keyIndex: UInt8, counter: UInt64
+    keyIndex: UInt8, epochImplied: Bool = false, counter: UInt64
   ) {
+    precondition(keyIndex < 0x80, "datagram key indexes are 0–127")
     self.direction = direction
     self.version = version
     self.device = device
     self.keyIndex = keyIndex
+    self.epochImplied = epochImplied
     self.counter = counter
     length = 1 + wireVarintLength(UInt64(device)) + 1 + wireVarintLength(counter)
+  }
+
+  /// The clear header's bytes: the associated data, less an implied epoch.
+  var bytes: [UInt8] {
+    var out = ByteBufferAllocator().buffer(capacity: length)
+    out.writeInteger(direction.rawValue << 4 | version)
+    out.writeWireVarint(UInt64(device))
+    out.writeInteger(keyIndex | (epochImplied ? 0x80 : 0))
+    out.writeWireVarint(counter)
+    return Array(out.readableBytesView)
+  }
+
+  /// The associated data: the clear header, then the implied epoch (u64 LE) if there is one.
+  func associatedData(epoch: UInt64?) -> [UInt8] {
+    var data = bytes
+    if epochImplied, let epoch {
+      withUnsafeBytes(of: epoch.littleEndian) { data.append(contentsOf: $0) }
+    }
+    return data
   }
 }
 
 /// The self-authenticated datagram form, for UDP and satellite short messages:
 ///
 /// ```
-/// u8 form (direction << 4 | version) | varint device | u8 key index | varint counter
+/// u8 form (direction << 4 | version) | varint device | u8 key (index, bit 7 epoch implied)
+/// | varint counter
 /// | ChaCha20-Poly1305 ciphertext of (u8 type | payload) | 16-byte tag
 /// ```
 ///
@@ -84,21 +111,28 @@ public enum Datagram {
 
   /// Seals `message` into one datagram.
   ///
+  /// - Parameter epoch: with `header.epochImplied`, the journal epoch bound into the tag; a
+  ///   batch of that epoch then leaves its epoch out.
   /// - Throws: ``WireEncodingError`` when the message breaks a limit, is not allowed in the
   ///   datagram form, or the datagram would exceed ``WireLimits/maxDatagramLength``.
   /// - Precondition: `header.counter` is at least 1 and never used before with this key and
   ///   direction (the caller persists its counter).
   public static func seal(
-    _ message: WireMessage, header: DatagramHeader, keys: DatagramKeys
+    _ message: WireMessage, header: DatagramHeader, keys: DatagramKeys, epoch: UInt64? = nil
   ) throws(WireEncodingError) -> ByteBuffer {
     switch message {
     case .hello, .welcome, .datagramKey:
       throw .notEncodable("\(message.type) may not travel in the datagram form")
     default: break
     }
+    guard !header.epochImplied || epoch != nil else {
+      throw .notEncodable("a datagram with an implied epoch needs the epoch to seal it with")
+    }
     var plaintext = ByteBufferAllocator().buffer(capacity: 64)
-    try plaintext.writeWireMessage(message)
-    return try seal(plaintext: Array(plaintext.readableBytesView), header: header, keys: keys)
+    var session = WireSession(impliedEpoch: header.epochImplied ? epoch : nil)
+    try plaintext.writeWireMessage(message, session: &session)
+    return try seal(
+      plaintext: Array(plaintext.readableBytesView), header: header, keys: keys, epoch: epoch)
   }
 
   /// Seals `plaintext` (a type byte and a payload) without checking that it is a valid message.
@@ -106,7 +140,7 @@ public enum Datagram {
   /// For test tools, golden vectors and fuzzing, which need datagrams that authenticate but do
   /// not decode; senders use ``seal(_:header:keys:)``.
   public static func seal(
-    plaintext: [UInt8], header: DatagramHeader, keys: DatagramKeys
+    plaintext: [UInt8], header: DatagramHeader, keys: DatagramKeys, epoch: UInt64? = nil
   ) throws(WireEncodingError) -> ByteBuffer {
     guard header.counter > 0 else { throw .notEncodable("datagram counters start at 1") }
     guard !plaintext.isEmpty else { throw .notEncodable("a datagram holds at least a type byte") }
@@ -115,15 +149,11 @@ public enum Datagram {
       throw .frameTooLong(length: total, limit: WireLimits.maxDatagramLength)
     }
     var out = ByteBufferAllocator().buffer(capacity: total)
-    out.writeInteger(header.direction.rawValue << 4 | header.version)
-    out.writeWireVarint(UInt64(header.device))
-    out.writeInteger(header.keyIndex)
-    out.writeWireVarint(header.counter)
-    let associated = Array(out.readableBytesView)
+    out.writeBytes(header.bytes)
     // Sealing cannot fail for a valid key and a 12-byte nonce.
     let box = try! ChaChaPoly.seal(
       plaintext, using: keys.key(for: header.direction),
-      nonce: nonce(header), authenticating: associated)
+      nonce: nonce(header), authenticating: header.associatedData(epoch: epoch))
     out.writeBytes(box.ciphertext)
     out.writeBytes(box.tag)
     return out
@@ -146,13 +176,13 @@ public enum Datagram {
       ProtocolVersion.supported.contains(form & 0x0F)
     else { throw WireError(.unsupportedDatagramForm(form), at: 0) }
     let device = try reader.readVarint("device number", max: UInt64(UInt32.max))
-    let keyIndex = try reader.readByte("key index")
+    let keyByte = try reader.readByte("key index")
     let counterAt = reader.offset
     let counter = try reader.readVarint("frame counter")
     guard counter > 0 else { throw WireError(.invalidCounter(counter), at: counterAt) }
     let header = DatagramHeader(
-      direction: direction, version: form & 0x0F, device: UInt32(device), keyIndex: keyIndex,
-      counter: counter)
+      direction: direction, version: form & 0x0F, device: UInt32(device),
+      keyIndex: keyByte & 0x7F, epochImplied: keyByte & 0x80 != 0, counter: counter)
     guard length >= header.length + 1 + tagLength else {
       throw WireError(
         .datagramLength(
@@ -172,10 +202,12 @@ public enum Datagram {
   ///   - direction: the direction this receiver accepts (a station accepts uplink).
   ///   - keys: the keys of the device and key index named in the header.
   ///   - window: the receiver's replay window for that device, key index and direction.
+  ///   - epoch: the journal epoch the receiver knows for the device (the latest it stores
+  ///     records of), for datagrams whose epoch is implied; nil if it knows none.
   /// - Throws: ``WireError``; offsets inside the message count from the datagram's first byte.
   public static func open(
     _ datagram: ByteBuffer, header: DatagramHeader, expecting direction: DatagramDirection,
-    keys: DatagramKeys, window: inout ReplayWindow
+    keys: DatagramKeys, window: inout ReplayWindow, epoch: UInt64? = nil
   ) throws(WireError) -> WireMessage {
     // The header must be this datagram's own (as ``readHeader(_:)`` returned it).
     guard try readHeader(datagram) == header else {
@@ -185,10 +217,15 @@ public enum Datagram {
       throw WireError(
         .unsupportedDatagramForm(datagram.getInteger(at: datagram.readerIndex)!), at: 0)
     }
+    if header.epochImplied, epoch == nil {
+      throw WireError(
+        .epochUnknown(device: header.device),
+        at: header.length - wireVarintLength(header.counter) - 1)
+    }
     try window.check(header.counter, at: header.length - wireVarintLength(header.counter))
     let start = datagram.readerIndex
     let cipherLength = datagram.readableBytes - header.length - tagLength
-    let associated = datagram.getBytes(at: start, length: header.length)!
+    let associated = header.associatedData(epoch: epoch)
     let ciphertext = datagram.getBytes(at: start + header.length, length: cipherLength)!
     let tag = datagram.getBytes(at: start + header.length + cipherLength, length: tagLength)!
     let plaintext: [UInt8]
@@ -205,7 +242,9 @@ public enum Datagram {
     var message = ByteBuffer(bytes: plaintext)
     let type = message.readInteger(as: UInt8.self)!
     var reader = WireReader(message, base: header.length + 1)
-    return try reader.readMessage(type: type, typeOffset: header.length, datagram: true)
+    var session = WireSession(impliedEpoch: header.epochImplied ? epoch : nil)
+    return try reader.readMessage(
+      type: type, typeOffset: header.length, datagram: true, session: &session)
   }
 
   private static func nonce(_ header: DatagramHeader) -> ChaChaPoly.Nonce {

@@ -6,6 +6,15 @@ extension ByteBuffer {
   ///
   /// - Throws: ``WireEncodingError`` when the message breaks a limit of the protocol.
   public mutating func writeWireMessage(_ message: WireMessage) throws(WireEncodingError) {
+    var session = WireSession()
+    try writeWireMessage(message, session: &session)
+  }
+
+  /// Writes `message` coded against `session`, and updates the session: a hello opens a new
+  /// one, a batch moves its record context on. On a throw nothing about the session changes.
+  public mutating func writeWireMessage(
+    _ message: WireMessage, session: inout WireSession
+  ) throws(WireEncodingError) {
     writeInteger(message.type.rawValue)
     switch message {
     case .hello(let hello):
@@ -17,6 +26,7 @@ extension ByteBuffer {
       writeWireVarint(hello.ackFloor)
       writeWireVarint(hello.nextSeq)
       writeWireVarint(UInt64(hello.boot))
+      writeWireSigned(hello.wallMs)
       if let anchor = hello.timeAnchor {
         writeInteger(UInt8(1))
         writeWireVarint(UInt64(anchor.boot))
@@ -25,6 +35,7 @@ extension ByteBuffer {
       } else {
         writeInteger(UInt8(0))
       }
+      session = WireSession(hello: hello)
     case .welcome(let welcome):
       writeWireVarint(UInt64(welcome.version))
       writeWireSigned(welcome.stationTimeMs)
@@ -33,7 +44,7 @@ extension ByteBuffer {
       writeWireVarint(UInt64(welcome.maxRecordsPerBatch))
       writeWireVarint(UInt64(welcome.pingIntervalSeconds))
     case .batch(let batch):
-      try writeBatch(batch)
+      try writeBatch(batch, session: &session)
     case .ack(let ack):
       writeInteger(ack.epoch, endianness: .little)
       try writeRanges(ack.ranges)
@@ -112,9 +123,9 @@ extension WireReader {
   ///
   /// - Parameter datagram: whether the frame came in the datagram form, where hello, welcome
   ///   and datagram-key are not allowed.
-  mutating func readMessage(type: UInt8, typeOffset: Int, datagram: Bool) throws(WireError)
-    -> WireMessage
-  {
+  mutating func readMessage(
+    type: UInt8, typeOffset: Int, datagram: Bool, session: inout WireSession
+  ) throws(WireError) -> WireMessage {
     let messageType = MessageType(rawValue: type)
     if datagram, [.hello, .welcome, .datagramKey].contains(messageType) {
       throw WireError(.messageNotAllowed(type: type, form: "datagram"), at: typeOffset)
@@ -134,6 +145,7 @@ extension WireReader {
       let ackFloor = try readVarint("ack floor")
       let nextSeq = try readVarint("next sequence number")
       let boot = try readVarint("boot", max: UInt64(UInt32.max))
+      let wallMs = try readSigned("wall time")
       var anchor: TimeAnchor?
       if try readFlag("time anchor present") {
         let anchorBoot = try readVarint("anchor boot", max: UInt64(UInt32.max))
@@ -141,11 +153,13 @@ extension WireReader {
           boot: UInt32(anchorBoot), sinceBootMs: try readVarint("anchor since boot"),
           wallMs: try readSigned("anchor wall time"))
       }
-      message = .hello(
-        Hello(
-          versions: UInt8(minimum)...UInt8(maximum), device: device, capabilities: capabilities,
-          epoch: epoch, ackFloor: ackFloor, nextSeq: nextSeq, boot: UInt32(boot),
-          timeAnchor: anchor))
+      let hello = Hello(
+        versions: UInt8(minimum)...UInt8(maximum), device: device, capabilities: capabilities,
+        epoch: epoch, ackFloor: ackFloor, nextSeq: nextSeq, boot: UInt32(boot), wallMs: wallMs,
+        timeAnchor: anchor)
+      try skipExtensions()
+      session = WireSession(hello: hello)
+      return .hello(hello)
     case .welcome:
       let version = try readVarint("version", max: UInt64(UInt8.max))
       let time = try readSigned("station time")
@@ -158,7 +172,12 @@ extension WireReader {
           version: UInt8(version), stationTimeMs: time, stored: stored, window: UInt32(window),
           maxRecordsPerBatch: UInt32(maxRecords), pingIntervalSeconds: UInt32(ping)))
     case .batch:
-      message = .batch(try readBatch())
+      // The session moves on only once the whole frame has been read.
+      var next = session
+      let batch = try readBatch(session: &next)
+      try skipExtensions()
+      session = next
+      return .batch(batch)
     case .ack:
       let epoch = try readLittleEndian(UInt64.self, "epoch")
       message = .ack(Acknowledgement(epoch: epoch, ranges: try readRanges("acknowledged ranges")))
@@ -193,6 +212,7 @@ extension WireReader {
       let kind = RecordKind(rawValue: try readByte("kind"))
       let time = try readSigned("time")
       let position = try readWirePosition(previous: nil, recordTimeMs: time, previousTimeMs: 0)
+        .position
       message = .neighbourAlert(
         NeighbourAlert(household: household, kind: kind, position: position, timeMs: time))
     case .time:

@@ -34,42 +34,54 @@ private struct PositionFields {
 
 private let fieldNames = ["altitude", "speed", "heading", "hdop", "satellites", "fix time"]
 
-extension ByteBuffer {
-  /// Writes `position` (or its absence) against `previous`, the last fix in the batch.
-  mutating func writeWirePosition(
-    _ position: Position?, previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64
-  ) {
+/// How a fix will be written: its mask, decided before anything is written so that a record
+/// can tell whether its mask repeats the previous one.
+struct PositionPlan {
+  var mask: UInt8
+  fileprivate var now: PositionFields
+  fileprivate var before: PositionFields?
+
+  /// The plan for `position` (nil: none) against `previous`, the last fix in the session.
+  init(_ position: Position?, previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64) {
     guard let position else {
-      writeInteger(UInt8(0))
+      mask = 0
+      now = PositionFields()
       return
     }
-    let now = PositionFields(position, recordTimeMs: recordTimeMs)
-    var useDelta = false
-    var before: PositionFields?
+    now = PositionFields(position, recordTimeMs: recordTimeMs)
     if let previous {
       let old = PositionFields(previous, recordTimeMs: previousTimeMs)
       // Delta mode inherits unnamed fields, so it cannot say "this field is gone now".
-      useDelta = true
+      var useDelta = true
       for bit in 0..<6 where now.values[bit] == nil && old.values[bit] != nil { useDelta = false }
       if useDelta { before = old }
     }
-    var mask = PositionMask.present
+    mask = PositionMask.present
     for bit in 0..<6 where now.values[bit] != nil {
       if let before, before.values[bit] == now.values[bit] { continue }
       mask |= 1 << UInt8(bit)
     }
-    if useDelta { mask |= PositionMask.delta }
-    writeInteger(mask)
-    if let previous, useDelta {
+    if before != nil { mask |= PositionMask.delta }
+  }
+}
+
+extension ByteBuffer {
+  /// Writes a fix as `plan` decided, against `previous`; the mask byte only when `writeMask`.
+  mutating func writeWirePosition(
+    _ position: Position?, plan: PositionPlan, previous: Position?, writeMask: Bool
+  ) {
+    if writeMask { writeInteger(plan.mask) }
+    guard let position else { return }
+    if let previous, plan.before != nil {
       writeWireSigned(Int64(position.latitudeE7) - Int64(previous.latitudeE7))
       writeWireSigned(Int64(position.longitudeE7) - Int64(previous.longitudeE7))
     } else {
       writeInteger(position.latitudeE7, endianness: .little)
       writeInteger(position.longitudeE7, endianness: .little)
     }
-    for bit in 0..<6 where mask & (1 << UInt8(bit)) != 0 {
-      guard let value = now.values[bit] else { continue }
-      if let before {
+    for bit in 0..<6 where plan.mask & (1 << UInt8(bit)) != 0 {
+      guard let value = plan.now.values[bit] else { continue }
+      if let before = plan.before {
         writeWireSigned(value &- (before.values[bit] ?? 0))
       } else if bit == 1 || bit == 2 || bit == 3 || bit == 4 {
         writeWireVarint(UInt64(value))
@@ -78,19 +90,41 @@ extension ByteBuffer {
       }
     }
   }
+
+  /// Writes `position` with its mask, planned against `previous`.
+  mutating func writeWirePosition(
+    _ position: Position?, previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64
+  ) {
+    let plan = PositionPlan(
+      position, previous: previous, recordTimeMs: recordTimeMs, previousTimeMs: previousTimeMs)
+    writeWirePosition(position, plan: plan, previous: previous, writeMask: true)
+  }
 }
 
 extension WireReader {
-  /// Reads what ``ByteBuffer/writeWirePosition(_:previous:recordTimeMs:previousTimeMs:)`` wrote.
+  /// Reads a fix and its mask; with `impliedMask`, the mask is not on the wire (the record
+  /// repeats the previous record's flags and mask).
   mutating func readWirePosition(
-    previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64
-  ) throws(WireError) -> Position? {
+    previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64, impliedMask: UInt8? = nil
+  ) throws(WireError) -> (position: Position?, mask: UInt8) {
     let maskAt = offset
-    let mask = try readByte("position mask")
+    let mask: UInt8
+    if let impliedMask { mask = impliedMask } else { mask = try readByte("position mask") }
     guard mask & PositionMask.present != 0 else {
       guard mask == 0 else { throw WireError(.invalidValue(field: "position mask"), at: maskAt) }
-      return nil
+      return (nil, 0)
     }
+    return (
+      try readFix(
+        mask: mask, maskAt: maskAt, previous: previous, recordTimeMs: recordTimeMs,
+        previousTimeMs: previousTimeMs),
+      mask
+    )
+  }
+
+  private mutating func readFix(
+    mask: UInt8, maskAt: Int, previous: Position?, recordTimeMs: Int64, previousTimeMs: Int64
+  ) throws(WireError) -> Position {
     var result: Position
     var fields = PositionFields()
     if mask & PositionMask.delta != 0 {

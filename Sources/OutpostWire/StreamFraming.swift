@@ -10,16 +10,28 @@ public enum StreamFrame {
   public static func write(_ message: WireMessage, into buffer: inout ByteBuffer)
     throws(WireEncodingError)
   {
+    var session = WireSession()
+    try write(message, into: &buffer, session: &session)
+  }
+
+  /// Appends `message` as one stream frame of the connection whose sender state is `session`,
+  /// and updates the session (see ``WireSession``). On a throw neither changes.
+  public static func write(
+    _ message: WireMessage, into buffer: inout ByteBuffer, session: inout WireSession
+  ) throws(WireEncodingError) {
     var body = ByteBufferAllocator().buffer(capacity: 64)
-    try body.writeWireMessage(message)
+    var next = session
+    try body.writeWireMessage(message, session: &next)
     guard body.readableBytes <= WireLimits.maxFrameLength else {
       throw .frameTooLong(length: body.readableBytes, limit: WireLimits.maxFrameLength)
     }
     buffer.writeWireVarint(UInt64(body.readableBytes))
     buffer.writeBuffer(&body)
+    session = next
   }
 
-  /// One stream frame as a new buffer.
+  /// One stream frame as a new buffer, coded against a fresh session (a batch carries its
+  /// epoch).
   public static func encode(_ message: WireMessage) throws(WireEncodingError) -> ByteBuffer {
     var buffer = ByteBufferAllocator().buffer(capacity: 64)
     try write(message, into: &buffer)
@@ -36,6 +48,15 @@ public enum StreamFrame {
   /// - Throws: ``WireError`` for a malformed frame. A length over the limit is rejected as soon
   ///   as its prefix shows it, before the frame's bytes arrive; nothing is allocated for it.
   public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> WireMessage? {
+    var session = WireSession()
+    return try decode(from: &buffer, session: &session)
+  }
+
+  /// Decodes one frame of the connection whose receiver state is `session`, and updates the
+  /// session; see ``decode(from:)``. On a throw or "need more data" the session is unchanged.
+  public static func decode(
+    from buffer: inout ByteBuffer, session: inout WireSession
+  ) throws(WireError) -> WireMessage? {
     let start = buffer.readerIndex
     var length: UInt64 = 0
     var prefixLength = 0
@@ -68,7 +89,8 @@ public enum StreamFrame {
     var frame = buffer.readSlice(length: Int(length))!
     let type = frame.readInteger(as: UInt8.self)!
     var reader = WireReader(frame, base: prefixLength + 1)
-    return try reader.readMessage(type: type, typeOffset: prefixLength, datagram: false)
+    return try reader.readMessage(
+      type: type, typeOffset: prefixLength, datagram: false, session: &session)
   }
 }
 
@@ -78,14 +100,17 @@ public enum StreamFrame {
 public struct StreamFrameDecoder: NIOSingleStepByteToMessageDecoder {
   public typealias InboundOut = WireMessage
 
+  /// What the frames received so far established.
+  public private(set) var session = WireSession()
+
   public init() {}
 
   public mutating func decode(buffer: inout ByteBuffer) throws -> WireMessage? {
-    try StreamFrame.decode(from: &buffer)
+    try StreamFrame.decode(from: &buffer, session: &session)
   }
 
   public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> WireMessage? {
-    if let message = try StreamFrame.decode(from: &buffer) { return message }
+    if let message = try StreamFrame.decode(from: &buffer, session: &session) { return message }
     if seenEOF, buffer.readableBytes > 0 {
       throw WireError(.truncated(field: "frame (the connection closed inside it)"), at: 0)
     }
@@ -94,12 +119,17 @@ public struct StreamFrameDecoder: NIOSingleStepByteToMessageDecoder {
 }
 
 /// An encoder of the stream form for a NIO pipeline (`MessageToByteHandler(StreamFrameEncoder())`).
-public struct StreamFrameEncoder: MessageToByteEncoder {
+/// It keeps the sender's ``WireSession`` of its connection, so use one per connection, on the
+/// connection's event loop.
+public final class StreamFrameEncoder: MessageToByteEncoder {
   public typealias OutboundIn = WireMessage
+
+  /// What the frames sent so far established.
+  public private(set) var session = WireSession()
 
   public init() {}
 
   public func encode(data: WireMessage, out: inout ByteBuffer) throws {
-    try StreamFrame.write(data, into: &out)
+    try StreamFrame.write(data, into: &out, session: &session)
   }
 }

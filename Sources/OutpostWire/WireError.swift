@@ -49,6 +49,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsupportedDatagramForm(UInt8)
     /// No key is known for the datagram's device and key index.
     case unknownKey(device: UInt32, keyIndex: UInt8)
+    /// The datagram's epoch is implied but the receiver knows no epoch for the device.
+    case epochUnknown(device: UInt32)
     /// The datagram's tag does not match: forged, corrupted, or sealed with another key.
     case authenticationFailed
     /// The frame counter was already accepted once.
@@ -80,6 +82,7 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     case .trailingBytes: "trailing-bytes"
     case .unsupportedDatagramForm: "unsupported-datagram-form"
     case .unknownKey: "unknown-key"
+    case .epochUnknown: "epoch-unknown"
     case .authenticationFailed: "authentication-failed"
     case .replayed: "replayed"
     case .tooOld: "too-old"
@@ -115,6 +118,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
       what = "\(hex(byte)) is not a datagram form of a protocol version this side speaks"
     case .unknownKey(let device, let keyIndex):
       what = "no datagram key \(keyIndex) for device \(device)"
+    case .epochUnknown(let device):
+      what = "datagram implies a journal epoch, but none is known for device \(device)"
     case .authenticationFailed:
       what = "datagram tag does not verify (forged, corrupted, or sealed with another key)"
     case .replayed(let counter): what = "frame counter \(counter) was already accepted (replay)"

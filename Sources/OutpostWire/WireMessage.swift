@@ -133,6 +133,9 @@ public struct Hello: Sendable, Hashable {
   public var nextSeq: UInt64
   /// The box's current boot.
   public var boot: UInt32
+  /// The box's wall clock when it sent the hello, ms since the Unix epoch (trusted or not):
+  /// the session codes record times from here.
+  public var wallMs: Int64
   /// A trusted wall-clock time for a moment of this boot, when the box has one, so that the
   /// station can correct untrusted record times of the same boot.
   public var timeAnchor: TimeAnchor?
@@ -140,7 +143,7 @@ public struct Hello: Sendable, Hashable {
   public init(
     versions: ClosedRange<UInt8> = ProtocolVersion.supported, device: String,
     capabilities: Capabilities, epoch: UInt64, ackFloor: UInt64, nextSeq: UInt64, boot: UInt32,
-    timeAnchor: TimeAnchor? = nil
+    wallMs: Int64, timeAnchor: TimeAnchor? = nil
   ) {
     self.versions = versions
     self.device = device
@@ -149,6 +152,7 @@ public struct Hello: Sendable, Hashable {
     self.ackFloor = ackFloor
     self.nextSeq = nextSeq
     self.boot = boot
+    self.wallMs = wallMs
     self.timeAnchor = timeAnchor
   }
 }

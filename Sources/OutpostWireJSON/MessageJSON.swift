@@ -14,6 +14,7 @@ public struct MessageJSON: Codable, Sendable, Hashable {
   public var ackFloor: UInt64?
   public var nextSeq: UInt64?
   public var boot: UInt32?
+  public var wallMs: Int64?
   public var timeAnchor: AnchorJSON?
   public var version: UInt8?
   public var stationTimeMs: Int64?
@@ -58,6 +59,7 @@ public struct MessageJSON: Codable, Sendable, Hashable {
       ackFloor = hello.ackFloor
       nextSeq = hello.nextSeq
       boot = hello.boot
+      wallMs = hello.wallMs
       timeAnchor = hello.timeAnchor.map {
         AnchorJSON(boot: $0.boot, sinceBootMs: $0.sinceBootMs, wallMs: $0.wallMs)
       }
@@ -151,7 +153,7 @@ public struct MessageJSON: Codable, Sendable, Hashable {
           versions: low...high, device: try need(device, "device"),
           capabilities: Capabilities(rawValue: capabilities ?? 0), epoch: try epochValue(),
           ackFloor: try need(ackFloor, "ack_floor"), nextSeq: try need(nextSeq, "next_seq"),
-          boot: try need(boot, "boot"),
+          boot: try need(boot, "boot"), wallMs: try need(wallMs, "wall_ms"),
           timeAnchor: timeAnchor.map {
             TimeAnchor(boot: $0.boot, sinceBootMs: $0.sinceBootMs, wallMs: $0.wallMs)
           }))
@@ -234,6 +236,7 @@ public struct MessageJSON: Codable, Sendable, Hashable {
     case ackFloor = "ack_floor"
     case nextSeq = "next_seq"
     case boot
+    case wallMs = "wall_ms"
     case timeAnchor = "time_anchor"
     case version
     case stationTimeMs = "station_time_ms"

@@ -108,8 +108,11 @@ struct WireEncode: ParsableCommand {
   @Option(help: "Datagram form: the device number.")
   var device: UInt32 = 1
 
-  @Option(help: "Datagram form: the key index.")
+  @Option(help: "Datagram form: the key index (0–127).")
   var keyIndex: UInt8 = 0
+
+  @Flag(help: "Datagram form: leave the epoch out of batches and bind it into the tag instead.")
+  var impliedEpoch = false
 
   @Option(help: "Datagram form: the frame counter of the first datagram; later ones count up.")
   var counter: UInt64 = 1
@@ -124,6 +127,7 @@ struct WireEncode: ParsableCommand {
       throw ValidationError("--epoch must be a 64-bit hex number")
     }
     guard counter > 0 else { throw ValidationError("--counter starts at 1") }
+    guard keyIndex < 0x80 else { throw ValidationError("--key-index must be 0–127") }
   }
 
   /// One parsed input line.
@@ -176,6 +180,8 @@ private struct FrameOutput {
   var counter: UInt64
   var pending: [WireRecord] = []
   var output = LineWriter(.output)
+  /// The stream form codes each frame against the ones before it (a hello opens a session).
+  var session = WireSession()
 
   init(command: WireEncode, keys: DatagramKeys?, epoch: UInt64, counter: UInt64) {
     self.command = command
@@ -241,15 +247,17 @@ private struct FrameOutput {
   private func seal(_ message: WireMessage) throws(WireEncodingError) -> ByteBuffer {
     let header = DatagramHeader(
       direction: command.keyOptions.direction.direction, device: command.device,
-      keyIndex: command.keyIndex, counter: counter)
-    return try Datagram.seal(message, header: header, keys: keys!)
+      keyIndex: command.keyIndex, epochImplied: command.impliedEpoch, counter: counter)
+    return try Datagram.seal(message, header: header, keys: keys!, epoch: epoch)
   }
 
   mutating func emit(_ message: WireMessage, line: Int) throws(CommandFailure) {
     do {
       let bytes: ByteBuffer
       if command.form == .stream {
-        bytes = try StreamFrame.encode(message)
+        var frame = ByteBuffer()
+        try StreamFrame.write(message, into: &frame, session: &session)
+        bytes = frame
       } else {
         bytes = try seal(message)
         counter += 1
@@ -278,7 +286,17 @@ struct WireDecode: ParsableCommand {
   @Option(help: "stream or datagram.")
   var form: WireForm = .stream
 
+  @Option(
+    help: "Datagram form: the journal epoch known for the device, for implied-epoch datagrams.")
+  var epoch: String?
+
   @OptionGroup var keyOptions: DatagramKeyOptions
+
+  func validate() throws {
+    if let epoch, UInt64(epoch, radix: 16) == nil {
+      throw ValidationError("--epoch must be a 64-bit hex number")
+    }
+  }
 
   func run() throws {
     try reportingFailure { () throws(CommandFailure) in
@@ -291,12 +309,13 @@ struct WireDecode: ParsableCommand {
           throw CommandFailure(message: "wire decode: the input is not hex")
         }
         var buffer = ByteBuffer(bytes: bytes)
+        var session = WireSession()
         var frame = 0
         while buffer.readableBytes > 0 {
           frame += 1
           let start = buffer.readerIndex
           do throws(WireError) {
-            guard let message = try StreamFrame.decode(from: &buffer) else {
+            guard let message = try StreamFrame.decode(from: &buffer, session: &session) else {
               throw WireError(
                 .truncated(field: "frame (input ends inside it)"), at: buffer.readableBytes)
             }
@@ -327,7 +346,7 @@ struct WireDecode: ParsableCommand {
             var window = windows[name] ?? ReplayWindow()
             let message = try Datagram.open(
               datagram, header: header, expecting: keyOptions.direction.direction, keys: keys,
-              window: &window)
+              window: &window, epoch: epoch.flatMap { UInt64($0, radix: 16) })
             windows[name] = window
             output.line(DatagramLine(header: header, message: message).json)
           } catch {
@@ -352,6 +371,7 @@ private struct DatagramLine {
     header.add("direction", self.header.direction.description)
     header.add("device", UInt64(self.header.device))
     header.add("key_index", UInt64(self.header.keyIndex))
+    header.add("epoch_implied", self.header.epochImplied)
     header.add("counter", self.header.counter)
     // The message object with the header added as its first member.
     return "{\"datagram\":\(header.json)," + message.dropFirst()

@@ -35,8 +35,12 @@ struct Vector: Codable {
   var datagram: DatagramJSON?
   /// For datagrams: the receiver's replay window before this one arrives (fresh if absent).
   var window: WindowJSON?
-  /// The decoded message, for valid vectors.
+  /// For datagrams whose epoch is implied: the epoch the receiver knows for the device.
+  var epoch: String?
+  /// The decoded message, for valid vectors of one frame.
   var message: MessageJSON?
+  /// The decoded messages, for a stream of several frames decoded in one session.
+  var messages: [MessageJSON]?
   /// Whether encoding `message` gives exactly `hex` (false where the bytes carry something the
   /// encoder never writes, such as an extension).
   var canonical: Bool?
@@ -48,11 +52,27 @@ struct DatagramJSON: Codable, Hashable {
   var direction: String
   var device: UInt32
   var keyIndex: UInt8
+  var epochImplied: Bool
   var counter: UInt64
+
+  init(_ header: DatagramHeader) {
+    direction = header.direction.description
+    device = header.device
+    keyIndex = header.keyIndex
+    epochImplied = header.epochImplied
+    counter = header.counter
+  }
+
+  var header: DatagramHeader {
+    DatagramHeader(
+      direction: direction == "station-to-box" ? .downlink : .uplink, device: device,
+      keyIndex: keyIndex, epochImplied: epochImplied, counter: counter)
+  }
 
   enum CodingKeys: String, CodingKey {
     case direction, device
     case keyIndex = "key_index"
+    case epochImplied = "epoch_implied"
     case counter
   }
 }
@@ -71,6 +91,7 @@ struct ErrorJSON: Codable, Hashable {
 /// The result of decoding a vector's bytes.
 enum VectorOutcome {
   case message(MessageJSON, DatagramJSON?)
+  case messages([MessageJSON])
   case error(WireError)
 }
 
@@ -80,10 +101,15 @@ func decodeVector(_ vector: Vector, secret: [UInt8]) -> VectorOutcome {
   do throws(WireError) {
     if vector.form == "stream" {
       var buffer = bytes
-      guard let message = try StreamFrame.decode(from: &buffer) else {
-        return .error(WireError(.truncated(field: "frame"), at: 0))
+      var session = WireSession()
+      var messages: [MessageJSON] = []
+      while buffer.readableBytes > 0 {
+        guard let message = try StreamFrame.decode(from: &buffer, session: &session) else {
+          return .error(WireError(.truncated(field: "frame"), at: 0))
+        }
+        messages.append(MessageJSON(message))
       }
-      return .message(MessageJSON(message), nil)
+      return vector.messages == nil ? .message(messages[0], nil) : .messages(messages)
     }
     let header = try Datagram.readHeader(bytes)
     var window =
@@ -92,12 +118,8 @@ func decodeVector(_ vector: Vector, secret: [UInt8]) -> VectorOutcome {
       vector.datagram?.direction == "station-to-box" ? .downlink : .uplink
     let message = try Datagram.open(
       bytes, header: header, expecting: expecting, keys: try! DatagramKeys(secret: secret),
-      window: &window)
-    return .message(
-      MessageJSON(message),
-      DatagramJSON(
-        direction: header.direction.description, device: header.device, keyIndex: header.keyIndex,
-        counter: header.counter))
+      window: &window, epoch: vector.epoch.flatMap { UInt64($0, radix: 16) })
+    return .message(MessageJSON(message), DatagramJSON(header))
   } catch {
     return .error(error)
   }
@@ -120,6 +142,8 @@ struct GoldenVectorTests {
       case (.message(let got, let header), let expected?, nil):
         #expect(got == expected, "\(vector.name)")
         #expect(header == vector.datagram, "\(vector.name)")
+      case (.messages(let got), nil, nil):
+        #expect(got == vector.messages, "\(vector.name)")
       case (.error(let got), nil, let expected?):
         #expect(got.code == expected.code, "\(vector.name): \(got)")
         #expect(got.offset == expected.offset, "\(vector.name): \(got)")
@@ -135,16 +159,22 @@ struct GoldenVectorTests {
     let file = try Self.load()
     let keys = try DatagramKeys(secret: try #require(Hex.decode(file.datagramSecret)))
     for vector in file.vectors where vector.canonical ?? true {
+      if let messages = vector.messages {
+        var session = WireSession()
+        var bytes = ByteBuffer()
+        for json in messages {
+          try StreamFrame.write(try json.wireMessage(), into: &bytes, session: &session)
+        }
+        #expect(Hex.encode(bytes.readableBytesView) == vector.hex, "\(vector.name)")
+        continue
+      }
       guard let json = vector.message else { continue }
       let message = try json.wireMessage()
       let bytes: ByteBuffer
       if let header = vector.datagram {
         bytes = try Datagram.seal(
-          message,
-          header: DatagramHeader(
-            direction: header.direction == "station-to-box" ? .downlink : .uplink,
-            device: header.device, keyIndex: header.keyIndex, counter: header.counter),
-          keys: keys)
+          message, header: header.header, keys: keys,
+          epoch: vector.epoch.flatMap { UInt64($0, radix: 16) })
       } else {
         bytes = try StreamFrame.encode(message)
       }

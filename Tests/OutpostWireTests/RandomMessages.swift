@@ -177,7 +177,7 @@ struct RandomMessages {
             versions: low...(low + UInt8.random(in: 0...3, using: &random)),
             device: text(limit: 64),
             capabilities: Capabilities(rawValue: u64()), epoch: random.next(), ackFloor: u64(),
-            nextSeq: u64(), boot: UInt32.random(in: 0...UInt32.max, using: &random),
+            nextSeq: u64(), boot: UInt32.random(in: 0...UInt32.max, using: &random), wallMs: i64(),
             timeAnchor: random.chance(0.5)
               ? TimeAnchor(
                 boot: UInt32.random(in: 0...UInt32.max, using: &random), sinceBootMs: u64(),

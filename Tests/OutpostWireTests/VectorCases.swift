@@ -63,7 +63,7 @@ enum VectorCases {
       .hello(
         Hello(
           device: "yurt-0042", capabilities: [.datagrams, .locate, .feedback, .neighbourAlerts],
-          epoch: epoch, ackFloor: 1200, nextSeq: 1234, boot: 12,
+          epoch: epoch, ackFloor: 1200, nextSeq: 1234, boot: 12, wallMs: t0 - 5000,
           timeAnchor: TimeAnchor(boot: 12, sinceBootMs: 61_000, wallMs: t0 - 3_600_000)))
     ),
     (
@@ -172,6 +172,30 @@ enum VectorCases {
       ),
     ]
 
+  /// A live connection: hello, then one record per batch.
+  static let sessionFrames: [WireMessage] = {
+    var frames: [WireMessage] = [
+      .hello(
+        Hello(
+          device: "yurt-0042", capabilities: [.locate], epoch: epoch, ackFloor: 99_999,
+          nextSeq: 100_000, boot: 12, wallMs: t0 - 5000)),
+      .batch(
+        Batch(epoch: epoch, records: [record(100_000, .sos(presses: 1, position: fix), at: t0)])),
+    ]
+    for i in 1...3 {
+      var moved = fix
+      moved.latitudeE7 += Int32(i * 310)
+      moved.longitudeE7 -= Int32(i * 120)
+      moved.altitudeDm! += Int32(i * 3)
+      frames.append(
+        .batch(
+          Batch(
+            epoch: epoch,
+            records: [record(100_000 + UInt64(i), .position(moved), at: t0 + Int64(i) * 5000)])))
+    }
+    return frames
+  }()
+
   static func streamHex(_ message: WireMessage) -> String {
     Hex.encode(try! StreamFrame.encode(message).readableBytesView)
   }
@@ -218,11 +242,11 @@ enum VectorCases {
       ),
       (
         "record-count-zero", "A batch of no records.",
-        frameHex(type: 3, payload: epochHex + "010000"), "record-count"
+        frameHex(type: 3, payload: "01" + epochHex + "00"), "record-count"
       ),
       (
         "record-count-257", "A batch announcing 257 records: refused before any is read.",
-        frameHex(type: 3, payload: epochHex + "01810200"), "record-count"
+        frameHex(type: 3, payload: "01" + epochHex + "8102"), "record-count"
       ),
       (
         "device-name-too-long", "A hello whose device name is 65 bytes.",
@@ -233,20 +257,25 @@ enum VectorCases {
         frameHex(type: 0x3F, payload: "0102c3280" + "0"), "invalid-utf8"
       ),
       (
-        "reserved-record-flag", "A record with the reserved flag bit set.",
-        frameHex(type: 3, payload: epochHex + "010100" + "8d" + "02" + "00"), "invalid-value"
+        "record-flag-bit-7",
+        "Record flags with bit 7 and other bits set (only 0x80 alone is valid).",
+        frameHex(type: 3, payload: "01" + epochHex + "01" + "8d" + "02" + "00"), "invalid-value"
       ),
       (
-        "first-record-must-follow", "The first record may not carry a sequence gap.",
-        frameHex(type: 3, payload: epochHex + "010100" + "0c" + "00" + "02" + "00"), "invalid-value"
+        "not-ascending", "Two records of a batch with the same sequence number (a gap of -1).",
+        frameHex(type: 3, payload: "01" + epochHex + "02" + "1f00" + "1e0100"), "invalid-value"
+      ),
+      (
+        "batch-without-session", "A batch that leaves its epoch out, with no hello before it.",
+        frameHex(type: 3, payload: "00" + "01" + "1f00"), "invalid-value"
       ),
       (
         "delta-without-previous", "A position in delta mode with no fix before it in the batch.",
-        frameHex(type: 3, payload: epochHex + "010100" + "5d" + "07" + "c00202"), "invalid-value"
+        frameHex(type: 3, payload: "01" + epochHex + "01" + "5f" + "c00202"), "invalid-value"
       ),
       (
         "body-too-long", "A raw body announcing 4,097 bytes.",
-        frameHex(type: 3, payload: epochHex + "010100" + "1d" + "f0" + "8120"), "field-too-long"
+        frameHex(type: 3, payload: "01" + epochHex + "01" + "1d" + "f0" + "8120"), "field-too-long"
       ),
       (
         "too-many-ranges", "An ack announcing 513 ranges.",
@@ -278,7 +307,8 @@ enum VectorCases {
     var otherKey = sos
     otherKey[header.length - 4] = 1  // key index 1: same bytes, the wrong key for them
     let hello = Hello(
-      device: "yurt-0042", capabilities: [], epoch: epoch, ackFloor: 0, nextSeq: 1, boot: 1)
+      device: "yurt-0042", capabilities: [], epoch: epoch, ackFloor: 0, nextSeq: 1, boot: 1,
+      wallMs: 0)
     var helloPlain = ByteBuffer()
     try! helloPlain.writeWireMessage(.hello(hello))
     let helloDatagram = try! Datagram.seal(
@@ -365,12 +395,47 @@ enum VectorCases {
         Vector(
           name: name, form: "datagram", note: note + " \(sealed.readableBytes) bytes.",
           hex: Hex.encode(sealed.readableBytesView),
-          datagram: DatagramJSON(
-            direction: header.direction.description, device: header.device,
-            keyIndex: header.keyIndex,
-            counter: header.counter),
-          message: MessageJSON(message)))
+          datagram: DatagramJSON(header), message: MessageJSON(message)))
     }
+    let implied = DatagramHeader(
+      direction: .uplink, device: 5000, keyIndex: 0, epochImplied: true, counter: 100_001)
+    let sealed = try Datagram.seal(
+      validDatagrams[0].message, header: implied, keys: keys, epoch: epoch)
+    vectors.append(
+      Vector(
+        name: "datagram-sos-implied-epoch", form: "datagram",
+        note:
+          "The same SOS once the station holds records of this epoch: the epoch is bound into the tag instead of sent. \(sealed.readableBytes) bytes.",
+        hex: Hex.encode(sealed.readableBytesView), datagram: DatagramJSON(implied),
+        epoch: hex64(epoch),
+        message: MessageJSON(validDatagrams[0].message)))
+    vectors.append(
+      try malformed(
+        Vector(
+          name: "implied-epoch-unknown", form: "datagram",
+          note: "The implied-epoch SOS at a receiver that knows no epoch for device 5000.",
+          hex: Hex.encode(sealed.readableBytesView)),
+        code: "epoch-unknown"))
+    vectors.append(
+      try malformed(
+        Vector(
+          name: "implied-epoch-wrong", form: "datagram",
+          note: "The implied-epoch SOS at a receiver that believes another epoch: the tag fails.",
+          hex: Hex.encode(sealed.readableBytesView), epoch: hex64(epoch + 1)),
+        code: "authentication-failed"))
+    var session = WireSession()
+    var stream = ByteBuffer()
+    var sessionMessages: [MessageJSON] = []
+    for message in sessionFrames {
+      try StreamFrame.write(message, into: &stream, session: &session)
+      sessionMessages.append(MessageJSON(message))
+    }
+    vectors.append(
+      Vector(
+        name: "session", form: "stream",
+        note:
+          "One connection: a hello, then an SOS and three live fixes, each in its own batch, coded against the session (no epoch; seq, time and position carried from frame to frame).",
+        hex: Hex.encode(stream.readableBytesView), messages: sessionMessages))
     for (name, note, hex, code) in malformedStream() {
       vectors.append(
         try malformed(Vector(name: name, form: "stream", note: note, hex: hex), code: code))

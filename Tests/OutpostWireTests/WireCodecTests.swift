@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOTestUtils
 import OutpostCore
 import OutpostTestKit
@@ -98,6 +99,60 @@ struct StreamFormTests {
     }
   }
 
+  @Test("A connection's frames decode in order against one session, as they were encoded")
+  func sessionProperty() throws {
+    for seed in propertySeeds.prefix(100) {
+      var random = RandomMessages(seed: seed)
+      var sender = WireSession()
+      var receiver = WireSession()
+      var stream = ByteBuffer()
+      var sent: [WireMessage] = []
+      // A hello first (most of the time), then a mix in which batches dominate and hellos recur.
+      for index in 0..<30 {
+        var message = random.message()
+        if index == 0, random.random.chance(0.8) {
+          message = .hello(
+            Hello(
+              device: "box", capabilities: [], epoch: 42, ackFloor: random.u64(), nextSeq: 1,
+              boot: 1, wallMs: random.i64()))
+        } else if random.random.chance(0.5) {
+          message = .batch(
+            Batch(
+              epoch: random.random.chance(0.8) ? (sender.epoch ?? 1) : 7,
+              records: random.records(count: Int.random(in: 1...20, using: &random.random))))
+        }
+        try StreamFrame.write(message, into: &stream, session: &sender)
+        sent.append(message)
+      }
+      var received: [WireMessage] = []
+      while let message = try StreamFrame.decode(from: &stream, session: &receiver) {
+        received.append(message)
+      }
+      #expect(received == sent, "seed \(seed)")
+      #expect(receiver == sender, "seed \(seed): the two ends' sessions differ")
+      #expect(stream.readableBytes == 0)
+    }
+  }
+
+  @Test("A batch without an epoch outside a session is refused")
+  func batchWithoutSession() throws {
+    var sender = WireSession(
+      hello: Hello(
+        device: "b", capabilities: [], epoch: 9, ackFloor: 0, nextSeq: 1, boot: 1, wallMs: 0))
+    var frame = ByteBuffer()
+    let record = WireRecord(
+      seq: 1, kind: .sosCancel, priority: .alarm, wallMs: 0, clockTrusted: true, monotonic: nil,
+      body: [])
+    try StreamFrame.write(
+      .batch(Batch(epoch: 9, records: [record])), into: &frame, session: &sender)
+    #expect(
+      throws: WireError(
+        .invalidValue(field: "batch flags (no epoch, and no hello named one)"), at: 2)
+    ) {
+      _ = try StreamFrame.decode(from: &frame)
+    }
+  }
+
   @Test("Journal records come back as the station stores them")
   func journalRecordsRoundTrip() throws {
     var random = RandomMessages(seed: 7)
@@ -124,16 +179,56 @@ struct StreamFormTests {
   }
 
   @Test(
-    "The decoder takes frames one byte at a time and many at once (ByteToMessageDecoderVerifier)")
-  func dripFeed() throws {
+    "Frames that need no session: one byte at a time, many at once, shuffled (ByteToMessageDecoderVerifier)"
+  )
+  func dripFeedVerifier() throws {
+    // The verifier shuffles its inputs, so it gets the messages whose coding does not depend
+    // on the frames before them: everything but hellos and batches.
     var random = RandomMessages(seed: 99)
     var pairs: [(ByteBuffer, [WireMessage])] = []
-    for _ in 0..<40 {
+    while pairs.count < 40 {
       let message = random.message()
-      pairs.append((try frame(message), [message]))
+      switch message {
+      case .hello, .batch: continue
+      default: pairs.append((try frame(message), [message]))
+      }
     }
     try ByteToMessageDecoderVerifier.verifyDecoder(
       inputOutputPairs: pairs, decoderFactory: { StreamFrameDecoder() })
+  }
+
+  @Test("A connection's frames through a NIO pipeline: byte by byte, in random chunks, all at once")
+  func pipelineChunks() throws {
+    for seed in propertySeeds.prefix(20) {
+      var random = RandomMessages(seed: seed)
+      let encoder = StreamFrameEncoder()
+      var stream = ByteBuffer()
+      var sent: [WireMessage] = []
+      for _ in 0..<25 {
+        let message = random.message()
+        try encoder.encode(data: message, out: &stream)
+        sent.append(message)
+      }
+      for chunking in ["bytes", "random", "whole"] {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(StreamFrameDecoder()))
+        var rest = stream
+        while rest.readableBytes > 0 {
+          let size: Int
+          switch chunking {
+          case "bytes": size = 1
+          case "random": size = Int.random(in: 1...rest.readableBytes, using: &random.random)
+          default: size = rest.readableBytes
+          }
+          try channel.writeInbound(rest.readSlice(length: size)!)
+        }
+        var received: [WireMessage] = []
+        while let message = try channel.readInbound(as: WireMessage.self) {
+          received.append(message)
+        }
+        #expect(received == sent, "seed \(seed), \(chunking)")
+        #expect(try channel.finish().isClean, "seed \(seed), \(chunking): bytes left over")
+      }
+    }
   }
 
   @Test("Many frames in one buffer decode in order with nothing left over")
@@ -396,9 +491,42 @@ struct DatagramFormTests {
     }
     #expect(throws: WireEncodingError.self) {
       try Datagram.seal(
-        .hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)),
+        .hello(
+          Hello(
+            device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1, wallMs: 0)),
         header: header, keys: keys)
     }
+  }
+
+  @Test("An implied epoch is bound into the tag: the right epoch opens, another or none does not")
+  func impliedEpoch() throws {
+    let keys = try DatagramKeys(secret: Self.secret)
+    let header = DatagramHeader(
+      direction: .uplink, device: 77, keyIndex: 3, epochImplied: true, counter: 10)
+    let record = WireRecord(
+      seq: 5, kind: .sos, priority: .alarm, wallMs: 1_795_316_400_000, clockTrusted: true,
+      monotonic: nil, body: RecordBody.sos(presses: 1, position: nil).encoded())
+    let message = WireMessage.batch(Batch(epoch: 0xABCD, records: [record]))
+    let implied = try Datagram.seal(message, header: header, keys: keys, epoch: 0xABCD)
+    let explicit = try Datagram.seal(
+      message, header: DatagramHeader(direction: .uplink, device: 77, keyIndex: 3, counter: 10),
+      keys: keys)
+    #expect(implied.readableBytes == explicit.readableBytes - 8)
+    let read = try Datagram.readHeader(implied)
+    #expect(read == header)
+    var window = ReplayWindow()
+    #expect(throws: WireError(.epochUnknown(device: 77), at: 2)) {
+      try Datagram.open(implied, header: read, expecting: .uplink, keys: keys, window: &window)
+    }
+    #expect(throws: WireError(.authenticationFailed, at: 18)) {
+      try Datagram.open(
+        implied, header: read, expecting: .uplink, keys: keys, window: &window, epoch: 0xABCE)
+    }
+    #expect(window == ReplayWindow())
+    #expect(
+      try Datagram.open(
+        implied, header: read, expecting: .uplink, keys: keys, window: &window, epoch: 0xABCD)
+        == message)
   }
 
   @Test("Hello, welcome and datagram keys are refused inside a datagram")
@@ -407,7 +535,9 @@ struct DatagramFormTests {
     let header = DatagramHeader(direction: .uplink, device: 1, keyIndex: 0, counter: 1)
     var plaintext = ByteBuffer()
     try plaintext.writeWireMessage(
-      .hello(Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1)))
+      .hello(
+        Hello(device: "x", capabilities: [], epoch: 1, ackFloor: 0, nextSeq: 1, boot: 1, wallMs: 0))
+    )
     let sealed = try Datagram.seal(
       plaintext: Array(plaintext.readableBytesView), header: header, keys: keys)
     var window = ReplayWindow()

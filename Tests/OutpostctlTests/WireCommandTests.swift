@@ -39,6 +39,22 @@ struct WireCommandTests {
     #expect(line.contains(#""counter":100000"#))
     #expect(line.contains(#""lat_e7":479180000"#))
     #expect(line.contains(#""type":"batch""#))
+    // With the epoch implied, eight bytes fewer, and the receiver must know the epoch.
+    let implied = try run(
+      "wire encode --form datagram --key \(Self.key) --device 5000 --counter 100001 --epoch 5eed0f0a7b072026 --implied-epoch",
+      input: Self.sos + "\n", in: directory)
+    let impliedHex = try #require(implied.lines.first)
+    #expect(impliedHex.utf8.count / 2 == hex.utf8.count / 2 - 8)
+    let unknown = try run(
+      "wire decode --form datagram --key \(Self.key)", input: impliedHex + "\n", in: directory)
+    #expect(unknown.ending == .exited(1))
+    #expect(unknown.errorOutput.contains("[epoch-unknown]"))
+    let known = try run(
+      "wire decode --form datagram --key \(Self.key) --epoch 5eed0f0a7b072026",
+      input: impliedHex + "\n",
+      in: directory)
+    #expect(known.ending == .exited(0), "\(known.errorOutput)")
+    #expect(try #require(known.lines.first).contains(#""epoch":"5eed0f0a7b072026""#))
   }
 
   @Test("Stream form: many records batch, decode prints JSON that encodes back to the same frames")

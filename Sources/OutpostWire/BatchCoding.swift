@@ -68,11 +68,6 @@ public struct WireSession: Sendable, Hashable {
   }
 }
 
-/// Batch header flags.
-enum BatchFlags {
-  static let epochPresent: UInt8 = 1 << 0
-}
-
 extension ByteBuffer {
   /// Writes a batch payload (after the type byte), coded against `session`, which it updates.
   ///
@@ -91,13 +86,10 @@ extension ByteBuffer {
     for record in records where record.body.count > WireLimits.maxBodyLength {
       throw .bodyTooLong(seq: record.seq, length: record.body.count)
     }
-    if session.epoch == batch.epoch {
-      writeInteger(UInt8(0))
-    } else {
-      writeInteger(BatchFlags.epochPresent)
-      writeInteger(batch.epoch, endianness: .little)
-    }
-    writeWireVarint(UInt64(records.count))
+    // One varint: the record count, doubled, plus 1 when the epoch follows.
+    let epochPresent = session.epoch != batch.epoch
+    writeWireVarint(UInt64(records.count) << 1 | (epochPresent ? 1 : 0))
+    if epochPresent { writeInteger(batch.epoch, endianness: .little) }
     for record in records { writeRecord(record, context: &session.records) }
   }
 
@@ -159,25 +151,21 @@ extension WireReader {
   /// Reads a batch payload up to the end of its records (extensions are the caller's), coded
   /// against `session`, which it updates.
   mutating func readBatch(session: inout WireSession) throws(WireError) -> Batch {
-    let flagsAt = offset
-    let flags = try readByte("batch flags")
-    guard flags & ~BatchFlags.epochPresent == 0 else {
-      throw WireError(.invalidValue(field: "batch flags (reserved bit set)"), at: flagsAt)
+    let headerAt = offset
+    let header = try readVarint("record count")
+    let count = header >> 1
+    guard count >= 1, count <= UInt64(WireLimits.maxRecordsPerBatch) else {
+      throw WireError(
+        .recordCount(count: count, limit: WireLimits.maxRecordsPerBatch), at: headerAt)
     }
     let epoch: UInt64
-    if flags & BatchFlags.epochPresent != 0 {
+    if header & 1 != 0 {
       epoch = try readLittleEndian(UInt64.self, "epoch")
     } else if let sessionEpoch = session.epoch {
       epoch = sessionEpoch
     } else {
       throw WireError(
-        .invalidValue(field: "batch flags (no epoch, and no hello named one)"), at: flagsAt)
-    }
-    let countAt = offset
-    let count = try readVarint("record count")
-    guard count >= 1, count <= UInt64(WireLimits.maxRecordsPerBatch) else {
-      throw WireError(
-        .recordCount(count: count, limit: WireLimits.maxRecordsPerBatch), at: countAt)
+        .invalidValue(field: "epoch (left out, and no hello named one)"), at: headerAt)
     }
     var records: [WireRecord] = []
     // Every record takes at least two bytes: reserve no more than the frame can hold.

@@ -242,11 +242,11 @@ enum VectorCases {
       ),
       (
         "record-count-zero", "A batch of no records.",
-        frameHex(type: 3, payload: "01" + epochHex + "00"), "record-count"
+        frameHex(type: 3, payload: "01" + epochHex), "record-count"
       ),
       (
         "record-count-257", "A batch announcing 257 records: refused before any is read.",
-        frameHex(type: 3, payload: "01" + epochHex + "8102"), "record-count"
+        frameHex(type: 3, payload: "8304" + epochHex), "record-count"
       ),
       (
         "device-name-too-long", "A hello whose device name is 65 bytes.",
@@ -259,23 +259,23 @@ enum VectorCases {
       (
         "record-flag-bit-7",
         "Record flags with bit 7 and other bits set (only 0x80 alone is valid).",
-        frameHex(type: 3, payload: "01" + epochHex + "01" + "8d" + "02" + "00"), "invalid-value"
+        frameHex(type: 3, payload: "03" + epochHex + "8d" + "02" + "00"), "invalid-value"
       ),
       (
         "not-ascending", "Two records of a batch with the same sequence number (a gap of -1).",
-        frameHex(type: 3, payload: "01" + epochHex + "02" + "1f00" + "1e0100"), "invalid-value"
+        frameHex(type: 3, payload: "05" + epochHex + "1f00" + "1e0100"), "invalid-value"
       ),
       (
         "batch-without-session", "A batch that leaves its epoch out, with no hello before it.",
-        frameHex(type: 3, payload: "00" + "01" + "1f00"), "invalid-value"
+        frameHex(type: 3, payload: "02" + "1f00"), "invalid-value"
       ),
       (
         "delta-without-previous", "A position in delta mode with no fix before it in the batch.",
-        frameHex(type: 3, payload: "01" + epochHex + "01" + "5f" + "c00202"), "invalid-value"
+        frameHex(type: 3, payload: "03" + epochHex + "5f" + "c00202"), "invalid-value"
       ),
       (
         "body-too-long", "A raw body announcing 4,097 bytes.",
-        frameHex(type: 3, payload: "01" + epochHex + "01" + "1d" + "f0" + "8120"), "field-too-long"
+        frameHex(type: 3, payload: "03" + epochHex + "1d" + "f0" + "8120"), "field-too-long"
       ),
       (
         "too-many-ranges", "An ack announcing 513 ranges.",

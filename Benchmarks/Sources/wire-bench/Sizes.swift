@@ -12,9 +12,54 @@ enum Outpost {
     return try! DatagramKeys(secret: secret)
   }()
 
-  static func header(counter: UInt64) -> DatagramHeader {
+  static func header(counter: UInt64, epochImplied: Bool = false) -> DatagramHeader {
     DatagramHeader(
-      direction: .uplink, device: Workloads.deviceNumber, keyIndex: 0, counter: counter)
+      direction: .uplink, device: Workloads.deviceNumber, keyIndex: 0,
+      epochImplied: epochImplied, counter: counter)
+  }
+
+  /// The hello that opens the connection a track is sent on: the box connected a minute before
+  /// the first record, with everything before it acknowledged.
+  static func hello(before records: [WireRecord]) -> Hello {
+    Hello(
+      device: "yurt-5021", capabilities: [.datagrams, .locate, .feedback],
+      epoch: Workloads.epoch, ackFloor: records[0].seq - 1, nextSeq: records[0].seq, boot: 3,
+      wallMs: records[0].wallMs - 60_000)
+  }
+
+  /// The stream frames of `batches` sent on one connection after `hello`, each decoded again by
+  /// a receiver that follows the same session, and compared. Returns the frames' sizes and the
+  /// hello's.
+  static func sessionFrames(
+    _ batches: [Batch], hello: Hello
+  ) throws(BenchError) -> (frames: [Int], hello: Int) {
+    var sender = WireSession()
+    var receiver = WireSession()
+    var stream = ByteBuffer()
+    var sizes: [Int] = []
+    do {
+      try StreamFrame.write(.hello(hello), into: &stream, session: &sender)
+      let helloSize = stream.readableBytes
+      for batch in batches {
+        let before = stream.readableBytes
+        try StreamFrame.write(.batch(batch), into: &stream, session: &sender)
+        sizes.append(stream.readableBytes - before)
+      }
+      guard case .hello = try StreamFrame.decode(from: &stream, session: &receiver) else {
+        throw BenchError("the hello does not decode as a hello")
+      }
+      for batch in batches {
+        guard case .batch(let back)? = try StreamFrame.decode(from: &stream, session: &receiver)
+        else { throw BenchError("a session frame does not decode as a batch") }
+        try compare(batch, back, form: "stream session")
+      }
+      guard stream.readableBytes == 0 else { throw BenchError("bytes left after the session") }
+      return (sizes, helloSize)
+    } catch let error as BenchError {
+      throw error
+    } catch {
+      throw BenchError("stream session: \(error)")
+    }
   }
 
   /// One stream frame of `batch`, and the check that it decodes to the same batch.
@@ -40,10 +85,14 @@ enum Outpost {
   }
 
   /// One sealed datagram of `batch`, and the check that it opens to the same batch.
-  static func datagram(_ batch: Batch, counter: UInt64) throws(BenchError) -> ByteBuffer {
+  static func datagram(
+    _ batch: Batch, counter: UInt64, epochImplied: Bool = false
+  ) throws(BenchError) -> ByteBuffer {
     let sealed: ByteBuffer
     do {
-      sealed = try Datagram.seal(.batch(batch), header: header(counter: counter), keys: keys)
+      sealed = try Datagram.seal(
+        .batch(batch), header: header(counter: counter, epochImplied: epochImplied), keys: keys,
+        epoch: epochImplied ? batch.epoch : nil)
     } catch {
       throw BenchError("datagram sealing failed: \(error)")
     }
@@ -52,7 +101,8 @@ enum Outpost {
     do {
       let header = try Datagram.readHeader(sealed)
       opened = try Datagram.open(
-        sealed, header: header, expecting: .uplink, keys: keys, window: &window)
+        sealed, header: header, expecting: .uplink, keys: keys, window: &window,
+        epoch: epochImplied ? batch.epoch : nil)
     } catch {
       throw BenchError("datagram does not open: \(error)")
     }
@@ -124,7 +174,14 @@ enum Outpost {
 struct TrackSizes {
   var name: String
   var points: Int
+  /// Batches of up to 256 records on one connection, after its hello.
   var streamFrames: [Int]
+  /// One record a batch on one connection, as a live box sends fixes while its link is up.
+  var liveFrames: [Int]
+  /// The connection's hello, once per connection (not counted per point).
+  var helloBytes: Int
+  /// Each batch on a connection of its own (no session: the epoch and absolute values travel).
+  var standaloneFrames: [Int]
   var datagrams: [Int]
   /// The cost of one more point in the middle of a batch: the first batch's frame with all its
   /// points less the frame with its first point only, per added point.
@@ -141,12 +198,17 @@ struct TrackSizes {
     points = track.count
     let records = Workloads.positionRecords(track, firstSeq: Workloads.firstSeq)
     let batches = Workloads.batches(records)
-    streamFrames = []
-    for batch in batches { streamFrames.append(try Outpost.streamFrame(batch).readableBytes) }
+    let hello = Outpost.hello(before: records)
+    (streamFrames, helloBytes) = try Outpost.sessionFrames(batches, hello: hello)
+    liveFrames = try Outpost.sessionFrames(
+      records.map { Batch(epoch: Workloads.epoch, records: [$0]) }, hello: hello
+    ).frames
+    standaloneFrames = []
+    for batch in batches { standaloneFrames.append(try Outpost.streamFrame(batch).readableBytes) }
     datagrams = try Outpost.datagrams(records, firstCounter: Workloads.datagramCounter)
     if let first = batches.first, first.records.count > 1 {
       let one = Batch(epoch: first.epoch, records: [first.records[0]])
-      let oneSize = try Outpost.streamFrame(one).readableBytes
+      let oneSize = try Outpost.sessionFrames([one], hello: hello).frames[0]
       marginalStream = Double(streamFrames[0] - oneSize) / Double(first.records.count - 1)
     } else {
       marginalStream = .nan
@@ -196,12 +258,15 @@ struct SOSSizes {
   var label: String
   /// The bytes of each encoding, for `--hex`.
   var datagramBytes: [UInt8]
+  /// Sealed once the station holds records of the epoch: the epoch is bound into the tag.
+  var impliedBytes: [UInt8]
   var streamBytes: [UInt8]
   var codec8TCPBytes: [UInt8]
   var codec8UDPBytes: [UInt8]
   var jt808Bytes: [UInt8]
 
   var datagram: Int { datagramBytes.count }
+  var implied: Int { impliedBytes.count }
   var stream: Int { streamBytes.count }
   var codec8TCP: Int { codec8TCPBytes.count }
   var codec8UDP: Int { codec8UDPBytes.count }
@@ -214,6 +279,9 @@ struct SOSSizes {
     let batch = Batch(epoch: Workloads.epoch, records: [record])
     datagramBytes = Array(
       try Outpost.datagram(batch, counter: Workloads.datagramCounter).readableBytesView)
+    impliedBytes = Array(
+      try Outpost.datagram(batch, counter: Workloads.datagramCounter + 1, epochImplied: true)
+        .readableBytesView)
     streamBytes = Array(try Outpost.streamFrame(batch).readableBytesView)
     // Without a fix, the other protocols still send their fixed-size GPS fields (zeros).
     let fix = position ?? Position(latitudeE7: 0, longitudeE7: 0)

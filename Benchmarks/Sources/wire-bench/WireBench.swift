@@ -120,22 +120,38 @@ enum WireBench {
         + "| records | form | records | frames | bytes | bytes per record | bar | result |\n"
         + "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
     print(
-      "| \(sos.label) | datagram (`Datagram.seal`, tag included) | 1 | 1 | \(sos.datagram) | "
-        + "\(sos.datagram) | ≤ \(sosBar) | \(verdict(sos.datagram <= sosBar)) |")
+      "| \(sos.label) | datagram, epoch sent (`Datagram.seal`, tag included) | 1 | 1 | "
+        + "\(sos.datagram) | \(sos.datagram) | ≤ \(sosBar) | \(verdict(sos.datagram <= sosBar)) |")
     print(
-      "| \(sos.label) | stream frame (inside TLS) | 1 | 1 | \(sos.stream) | \(sos.stream) | | |")
+      "| \(sos.label) | datagram, epoch implied (bound into the tag) | 1 | 1 | \(sos.implied) | "
+        + "\(sos.implied) | ≤ \(sosBar) | \(verdict(sos.implied <= sosBar)) |")
+    print(
+      "| \(sos.label) | stream frame (inside TLS, no session) | 1 | 1 | \(sos.stream) | "
+        + "\(sos.stream) | | |")
     for variant in sosVariants {
-      let ok = variant.datagram <= sosBar
       print(
-        "| \(variant.label) | datagram | 1 | 1 | \(variant.datagram) | \(variant.datagram) | "
-          + "(≤ \(sosBar)) | \(ok ? "within" : "over") |")
+        "| \(variant.label) | datagram, epoch sent / implied | 1 | 1 | "
+          + "\(variant.datagram) / \(variant.implied) | \(variant.datagram) / \(variant.implied) | "
+          + "(≤ \(sosBar)) | \(variant.datagram <= sosBar ? "within" : "over") / "
+          + "\(variant.implied <= sosBar ? "within" : "over") |")
     }
     for track in tracks {
       let perPoint = track.perPoint(track.streamFrames)
       print(
-        "| \(track.name) | stream frames, ≤ 256 records a batch | \(track.points) | "
-          + "\(track.streamFrames.count) | \(grouped(track.streamFrames.reduce(0, +))) | "
-          + "\(fixed(perPoint, 2)) | ≤ \(fixed(trackBar, 0)) | \(verdict(perPoint <= trackBar)) |")
+        "| \(track.name) | stream frames on a connection, ≤ 256 records a batch | "
+          + "\(track.points) | \(track.streamFrames.count) | "
+          + "\(grouped(track.streamFrames.reduce(0, +))) | \(fixed(perPoint, 2)) | "
+          + "≤ \(fixed(trackBar, 0)) | \(verdict(perPoint <= trackBar)) |")
+      print(
+        "| \(track.name) | stream frames on a connection, one fix a batch (live) | "
+          + "\(track.points) | \(track.liveFrames.count) | "
+          + "\(grouped(track.liveFrames.reduce(0, +))) | "
+          + "\(fixed(track.perPoint(track.liveFrames), 2)) | | |")
+      print(
+        "| \(track.name) | stream frames, each batch on a connection of its own | "
+          + "\(track.points) | \(track.standaloneFrames.count) | "
+          + "\(grouped(track.standaloneFrames.reduce(0, +))) | "
+          + "\(fixed(track.perPoint(track.standaloneFrames), 2)) | | |")
       print(
         "| \(track.name) | datagrams of ≤ 1,200 bytes, tag included | \(track.points) | "
           + "\(track.datagrams.count) | \(grouped(track.datagrams.reduce(0, +))) | "
@@ -153,6 +169,11 @@ enum WireBench {
           + "\(track.streamFrames.map { grouped($0) }.joined(separator: ", ")) bytes; datagrams "
           + "of \(summary(track.datagrams)) bytes")
     }
+    print(
+      "- a connection opens with a hello of \(tracks.first.map { "\($0.helloBytes)" } ?? "?") "
+        + "bytes (once per connection, not counted per point): it names the epoch, and each "
+        + "record is coded against the one before it, across batches; the box connected 60 s "
+        + "before the track's first fix")
     print("- every frame and datagram above was decoded (datagrams opened) again and compared")
 
     print(

@@ -4,7 +4,7 @@ SWIFT_BUILD_FLAGS ?=
 BENCH_ARGS ?=
 WIRE_BENCH_ARGS ?=
 
-.PHONY: all deps build test lint format demo bench journal-bench wire-bench clean
+.PHONY: all deps build test lint format demo bench journal-bench wire-bench fuzz clean
 
 all: build
 
@@ -51,6 +51,11 @@ wire-bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark --target WireCodec --no-progress
 	cd Benchmarks && LD_PRELOAD="$$($(SWIFT) build -c release --show-bin-path)/libMallocInterposerSwift.so" \
 		"$$($(SWIFT) build -c release --show-bin-path)/wire-bench" --allocations
+
+## libFuzzer on the stream decoder and on datagram opening, SECONDS each (Fuzz/README.md).
+SECONDS ?= 60
+fuzz:
+	SWIFT="$(SWIFT)" scripts/fuzz --seconds $(SECONDS)
 
 clean:
 	rm -rf .build Benchmarks/.build

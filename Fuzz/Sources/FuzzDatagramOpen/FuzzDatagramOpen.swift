@@ -1,8 +1,18 @@
+import CFuzzerDriver
 import NIOCore
 import OutpostWire
 
-/// The fuzzing key: the secret 0x00, 0x01, …, 0x1F, so that a seed sealed under it (the golden
-/// vectors use the same secret) reaches the message decoder through the raw-input path too.
+/// The process's entry point. SwiftPM links `main` as `FuzzDatagramOpen_main`, which hides
+/// libFuzzer's own `main`, so this hands the arguments to libFuzzer's driver.
+@_cdecl("FuzzDatagramOpen_main")
+public func runFuzzer(
+  _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+) -> CInt {
+  fuzzer_driver_main(argc, argv)
+}
+
+/// The fuzzing key: the secret 0x00, 0x01, …, 0x1F, which the golden vectors' datagrams are
+/// sealed with too, so that those seeds reach the message decoder through the raw path.
 private let keys: DatagramKeys = {
   do {
     return try DatagramKeys(secret: (0..<32).map { UInt8($0) })
@@ -11,14 +21,20 @@ private let keys: DatagramKeys = {
   }
 }()
 
+/// The journal epoch a receiver knows for the device: the golden vectors' epoch, so that their
+/// implied-epoch datagram authenticates.
+private let knownEpoch: UInt64 = 0x5EED_0F0A_7B07_2026
+
 /// libFuzzer's entry point. The same input is used three ways:
 ///
 /// 1. As a datagram off the network: read its header, then open it in both directions with a
-///    fresh replay window. Thrown ``WireError``s are expected; the window must not move unless
-///    the tag verified.
-/// 2. As the plaintext of a datagram (a type byte and a payload): seal it, so that it passes the
-///    AEAD, and open it; the message decoder sees arbitrary bytes. A decoded message is sealed
-///    again under a new counter and must open to an equal message.
+///    fresh replay window (and, when its epoch is implied, both knowing and not knowing the
+///    epoch). Thrown ``WireError``s are expected; the window must not move unless the tag
+///    verified, and must then hold exactly the datagram's counter.
+/// 2. As the plaintext of a datagram (a type byte and a payload), with and without an implied
+///    epoch: seal it, so that it passes the AEAD, and open it; the message decoder sees arbitrary
+///    bytes. A decoded message is sealed again under a new counter and must open to an equal
+///    message.
 /// 3. As a script of counters for a ``ReplayWindow``, checked against a model that remembers
 ///    every accepted counter: no counter is ever accepted twice, and the window rejects exactly
 ///    what the model says, for the same reason.
@@ -26,8 +42,10 @@ private let keys: DatagramKeys = {
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
   let bytes = UnsafeRawBufferPointer(start: start, count: count)
   openRaw(ByteBuffer(bytes: bytes))
-  openSealedPlaintext(Array(bytes))
-  checkReplayWindow(Array(bytes))
+  let plaintext = Array(bytes)
+  openSealedPlaintext(plaintext, epochImplied: false)
+  openSealedPlaintext(plaintext, epochImplied: true)
+  checkReplayWindow(plaintext)
   return 0
 }
 
@@ -35,17 +53,21 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
 private func openRaw(_ datagram: ByteBuffer) {
   guard let header = try? Datagram.readHeader(datagram) else { return }
+  let epochs: [UInt64?] = header.epochImplied ? [nil, knownEpoch] : [nil]
   for direction in DatagramDirection.allCases {
-    var window = ReplayWindow()
-    do {
-      let message = try Datagram.open(
-        datagram, header: header, expecting: direction, keys: keys, window: &window)
-      guard window.highest == header.counter else {
-        fatalError("opened counter \(header.counter) but the window's highest is \(window.highest)")
+    for epoch in epochs {
+      var window = ReplayWindow()
+      do {
+        let message = try Datagram.open(
+          datagram, header: header, expecting: direction, keys: keys, window: &window,
+          epoch: epoch)
+        guard window == ReplayWindow(highest: header.counter, seen: 1) else {
+          fatalError("opened counter \(header.counter) but left the window at \(window)")
+        }
+        checkResealed(message, header: header, epoch: epoch)
+      } catch {
+        checkWindowAfterFailure(window, error: error, counter: header.counter)
       }
-      checkResealed(message, direction: direction)
-    } catch {
-      checkWindowAfterFailure(window, error: error, counter: header.counter)
     }
   }
 }
@@ -55,9 +77,9 @@ private func openRaw(_ datagram: ByteBuffer) {
 private func checkWindowAfterFailure(_ window: ReplayWindow, error: WireError, counter: UInt64) {
   if window == ReplayWindow() { return }
   switch error.reason {
-  case .authenticationFailed, .unsupportedDatagramForm, .replayed, .tooOld, .farFuture,
-    .invalidCounter:
-    fatalError("open failed before authenticating (\(error)) but moved the window: \(window)")
+  case .datagramLength, .unsupportedDatagramForm, .epochUnknown, .invalidCounter, .replayed,
+    .tooOld, .farFuture, .authenticationFailed:
+    fatalError("open failed before authenticating (\(error)) but moved the window to \(window)")
   default:
     guard window == ReplayWindow(highest: counter, seen: 1) else {
       fatalError("open authenticated counter \(counter) but left the window at \(window)")
@@ -67,12 +89,14 @@ private func checkWindowAfterFailure(_ window: ReplayWindow, error: WireError, c
 
 // MARK: - 2. Arbitrary plaintext behind a valid tag
 
-private func openSealedPlaintext(_ plaintext: [UInt8]) {
-  let header = DatagramHeader(direction: .uplink, device: 7, keyIndex: 0, counter: 1)
+private func openSealedPlaintext(_ plaintext: [UInt8], epochImplied: Bool) {
+  let header = DatagramHeader(
+    direction: .uplink, device: 7, keyIndex: 0, epochImplied: epochImplied, counter: 1)
+  let epoch = epochImplied ? knownEpoch : nil
   // Empty or too long for one datagram: nothing to open.
-  guard let sealed = try? Datagram.seal(plaintext: plaintext, header: header, keys: keys) else {
-    return
-  }
+  guard
+    let sealed = try? Datagram.seal(plaintext: plaintext, header: header, keys: keys, epoch: epoch)
+  else { return }
   let read: DatagramHeader
   do {
     read = try Datagram.readHeader(sealed)
@@ -83,11 +107,11 @@ private func openSealedPlaintext(_ plaintext: [UInt8]) {
   var window = ReplayWindow()
   do {
     let message = try Datagram.open(
-      sealed, header: read, expecting: .uplink, keys: keys, window: &window)
-    checkResealed(message, direction: .uplink)
+      sealed, header: read, expecting: .uplink, keys: keys, window: &window, epoch: epoch)
+    checkResealed(message, header: header, epoch: epoch)
   } catch {
     if case .authenticationFailed = error.reason {
-      fatalError("a datagram sealed under the same keys does not authenticate")
+      fatalError("a datagram sealed under the same keys and epoch does not authenticate")
     }
   }
   // Authenticated, so the counter is used up whether or not the message decoded.
@@ -96,24 +120,30 @@ private func openSealedPlaintext(_ plaintext: [UInt8]) {
   }
 }
 
-/// Traps unless `message` seals again (counter 2) and opens to an equal message.
-private func checkResealed(_ message: WireMessage, direction: DatagramDirection) {
+/// Traps unless `message`, opened from a datagram with `header`, seals again under the next
+/// counter and opens to an equal message.
+private func checkResealed(_ message: WireMessage, header: DatagramHeader, epoch: UInt64?) {
   if case .skipped = message { return }
-  let header = DatagramHeader(direction: direction, device: 7, keyIndex: 0, counter: 2)
+  // Built anew rather than copied, since a header's length follows from its counter.
+  let next = DatagramHeader(
+    direction: header.direction, version: header.version, device: header.device,
+    keyIndex: header.keyIndex, epochImplied: header.epochImplied,
+    counter: header.counter == .max ? 1 : header.counter + 1)
   let sealed: ByteBuffer
   do {
-    sealed = try Datagram.seal(message, header: header, keys: keys)
+    sealed = try Datagram.seal(message, header: next, keys: keys, epoch: epoch)
   } catch {
     // Re-encoding can outgrow the datagram: a record body that arrived as journal bytes may go
-    // out in its (longer) wire form. That is not a disagreement.
+    // out in its (longer) wire form, and a longer counter takes more header bytes. Not a
+    // disagreement.
     if case .frameTooLong = error { return }
     fatalError("opened \(message), which the encoder refuses: \(error)")
   }
   var window = ReplayWindow()
   do {
     let opened = try Datagram.open(
-      sealed, header: try Datagram.readHeader(sealed), expecting: direction, keys: keys,
-      window: &window)
+      sealed, header: try Datagram.readHeader(sealed), expecting: next.direction, keys: keys,
+      window: &window, epoch: epoch)
     guard opened == message else {
       fatalError("sealed \(message), which opens as a different message: \(opened)")
     }

@@ -201,15 +201,26 @@ struct StreamFormTests {
   func pipelineChunks() throws {
     for seed in propertySeeds.prefix(20) {
       var random = RandomMessages(seed: seed)
-      let encoder = StreamFrameEncoder()
+      var sender = WireSession()
       var stream = ByteBuffer()
       var sent: [WireMessage] = []
       for _ in 0..<25 {
         let message = random.message()
-        try encoder.encode(data: message, out: &stream)
+        try StreamFrame.write(message, into: &stream, session: &sender)
         sent.append(message)
       }
       for chunking in ["bytes", "random", "whole"] {
+        var decoder = StreamFrameDecoder()
+        var pending = ByteBuffer()
+        var direct: [WireMessage] = []
+        var rest2 = stream
+        while rest2.readableBytes > 0 {
+          let size = min(rest2.readableBytes, chunking == "bytes" ? 1 : 7)
+          var piece = rest2.readSlice(length: size)!
+          pending.writeBuffer(&piece)
+          while let message = try decoder.decode(buffer: &pending) { direct.append(message) }
+        }
+        #expect(direct == sent, "seed \(seed), \(chunking), decoder alone")
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(StreamFrameDecoder()))
         var rest = stream
         while rest.readableBytes > 0 {
@@ -219,14 +230,19 @@ struct StreamFormTests {
           case "random": size = Int.random(in: 1...rest.readableBytes, using: &random.random)
           default: size = rest.readableBytes
           }
-          try channel.writeInbound(rest.readSlice(length: size)!)
+          // Not `writeInbound`: in release builds its copy of the inbound buffer into the
+          // returned state reads freed memory (AddressSanitizer: heap-use-after-free inside
+          // `EmbeddedChannel.writeInbound`, NIO 2.101 with Swift 6.3). Firing the read into
+          // the pipeline is the same delivery without that copy.
+          channel.pipeline.fireChannelRead(rest.readSlice(length: size)!)
         }
         var received: [WireMessage] = []
         while let message = try channel.readInbound(as: WireMessage.self) {
           received.append(message)
         }
         #expect(received == sent, "seed \(seed), \(chunking)")
-        #expect(try channel.finish().isClean, "seed \(seed), \(chunking): bytes left over")
+        let leftOver = try channel.finish()
+        #expect(leftOver.isClean, "seed \(seed), \(chunking): bytes left over")
       }
     }
   }

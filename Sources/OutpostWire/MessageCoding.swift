@@ -78,6 +78,7 @@ extension ByteBuffer {
       guard key.key.count == WireLimits.datagramKeyLength else {
         throw .invalidKeyLength(key.key.count)
       }
+      guard key.index < 0x80 else { throw .notEncodable("datagram key indexes are 0–127") }
       writeInteger(key.index)
       writeBytes(key.key)
     case .error(let report):
@@ -221,7 +222,9 @@ extension WireReader {
           stationTimeMs: try readSigned("station time"),
           uncertaintyMs: UInt32(try readVarint("uncertainty", max: UInt64(UInt32.max)))))
     case .datagramKey:
+      let indexAt = offset
       let index = try readByte("key index")
+      guard index < 0x80 else { throw WireError(.invalidValue(field: "key index"), at: indexAt) }
       message = .datagramKey(
         DatagramKey(index: index, key: try readBytes(WireLimits.datagramKeyLength, "key")))
     case .error:

@@ -294,7 +294,7 @@ public struct TimeSignal: Sendable, Hashable {
 
 /// A datagram key sent over the authenticated stream, for rotation.
 public struct DatagramKey: Sendable, Hashable {
-  /// The index datagrams sealed with this key will carry (0–255).
+  /// The index datagrams sealed with this key will carry (0–127).
   public var index: UInt8
   /// 32 random bytes.
   public var key: [UInt8]

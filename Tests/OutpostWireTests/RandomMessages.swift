@@ -219,7 +219,7 @@ struct RandomMessages {
       case 11:
         message = .datagramKey(
           DatagramKey(
-            index: UInt8.random(in: 0...255, using: &random),
+            index: UInt8.random(in: 0...127, using: &random),
             key: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }))
       default:
         message = .error(

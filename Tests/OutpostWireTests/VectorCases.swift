@@ -282,6 +282,10 @@ enum VectorCases {
         frameHex(type: 4, payload: epochHex + "8104"), "list-too-long"
       ),
       (
+        "datagram-key-index-128", "A datagram-key for index 128: indexes are 0–127.",
+        frameHex(type: 0x15, payload: "80" + String(repeating: "a5", count: 32)), "invalid-value"
+      ),
+      (
         "bad-outcome", "An incident-handled with outcome 3.",
         frameHex(type: 0x11, payload: epochHex + "0103"), "invalid-value"
       ),

@@ -61,7 +61,10 @@ struct WireCommandTests {
   func streamRoundTrip() throws {
     let directory = try TemporaryDirectory("wire-stream")
     defer { directory.remove() }
-    var input = ""
+    // A connection: the hello names the epoch, so the batches after it leave it out.
+    var input =
+      #"{"type":"hello","version_min":1,"version_max":1,"device":"yurt-7","capabilities":2,"epoch":"0000000000000001","ack_floor":0,"next_seq":1,"boot":1,"wall_ms":1795316395000}"#
+      + "\n"
     for i in 0..<300 {
       input +=
         #"{"seq":\#(i + 1),"kind":"position","time":{"wall_ms":\#(1_795_316_400_000 + i * 5000),"clock_trusted":true},"content":{"position":{"lat_e7":\#(479_180_000 + i * 700),"lon_e7":\#(1_069_170_000 - i * 300)}}}"#
@@ -70,10 +73,15 @@ struct WireCommandTests {
     input += #"{"type":"ping","nonce":5}"# + "\n"
     let encoded = try run("wire encode --form stream", input: input, in: directory)
     #expect(encoded.ending == .exited(0), "\(encoded.errorOutput)")
-    #expect(encoded.lines.count == 3, "256 records, 44 records, then the ping")
+    #expect(encoded.lines.count == 4, "the hello, 256 records, 44 records, then the ping")
     let decoded = try run("wire decode", input: encoded.output, in: directory)
     #expect(decoded.ending == .exited(0), "\(decoded.errorOutput)")
-    #expect(decoded.lines.count == 3)
+    #expect(decoded.lines.count == 4)
+    #expect(decoded.lines.dropFirst().first?.contains(#""epoch":"0000000000000001""#) == true)
+    // A frame of a session cannot be read without the frames before it.
+    let alone = try run("wire decode", input: encoded.lines[1], in: directory)
+    #expect(alone.ending == .exited(1))
+    #expect(alone.errorOutput.contains("no hello named one"))
     #expect(decoded.lines.last == #"{"nonce":5,"type":"ping"}"#)
     let again = try run("wire encode --form stream", input: decoded.output, in: directory)
     #expect(again.lines == encoded.lines)

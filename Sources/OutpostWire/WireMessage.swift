@@ -6,7 +6,32 @@ public enum ProtocolVersion {
   public static let current: UInt8 = 1
   /// The lowest and highest version this side accepts in a hello.
   public static let supported: ClosedRange<UInt8> = 1...1
+
+  /// The version a station answers a hello with: the highest that both sides speak.
+  ///
+  /// - Parameters:
+  ///   - offered: the versions the hello offers.
+  ///   - supported: the versions this side speaks.
+  /// - Returns: the version, or an ``ErrorReport`` (code unsupported-version, naming both
+  ///   ranges) to send back before closing.
+  public static func negotiate(
+    offered: ClosedRange<UInt8>, supported: ClosedRange<UInt8> = supported
+  ) -> Result<UInt8, ErrorReport> {
+    let low = max(offered.lowerBound, supported.lowerBound)
+    let high = min(offered.upperBound, supported.upperBound)
+    guard low <= high else {
+      return .failure(
+        ErrorReport(
+          code: .unsupportedVersion,
+          message:
+            "no common protocol version: the box speaks \(offered.lowerBound)–\(offered.upperBound), "
+            + "the station \(supported.lowerBound)–\(supported.upperBound)"))
+    }
+    return .success(high)
+  }
 }
+
+extension ErrorReport: Error {}
 
 /// One message of the protocol, in either framing form. See `docs/protocol.md` for the bytes.
 public enum WireMessage: Sendable, Hashable {

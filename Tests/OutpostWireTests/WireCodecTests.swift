@@ -314,6 +314,21 @@ struct StreamFormTests {
     #expect(throws: WireError(.emptyFrame, at: 0)) { _ = try StreamFrame.decode(from: &empty) }
   }
 
+  @Test("Version negotiation picks the highest common version, or names both ranges")
+  func versionNegotiation() throws {
+    #expect(try ProtocolVersion.negotiate(offered: 1...3).get() == 1)
+    #expect(try ProtocolVersion.negotiate(offered: 1...5, supported: 2...4).get() == 4)
+    guard case .failure(let report) = ProtocolVersion.negotiate(offered: 2...3) else {
+      Issue.record("versions 2–3 and 1–1 have nothing in common")
+      return
+    }
+    #expect(report.code == .unsupportedVersion)
+    #expect(
+      report.message == "no common protocol version: the box speaks 2–3, the station 1–1")
+    // The report itself travels as an error message.
+    #expect(try decodeAll(try frame(.error(report))) == [.error(report)])
+  }
+
   @Test("Unknown core types are errors; unknown optional types are skipped whole")
   func unknownTypes() throws {
     #expect(throws: WireError(.unknownMessageType(0x3E), at: 1)) { try decodeAll(bytes("023e00")) }

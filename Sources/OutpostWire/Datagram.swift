@@ -9,6 +9,7 @@ public enum DatagramDirection: UInt8, Sendable, Hashable, CaseIterable, CustomSt
   /// Station → box.
   case downlink = 0xE
 
+  /// The name used in JSON output.
   public var description: String {
     switch self {
     case .uplink: "box-to-station"
@@ -45,7 +46,9 @@ public struct DatagramKeys: Sendable {
 
 /// The clear header of a datagram, read before the key is looked up.
 public struct DatagramHeader: Sendable, Hashable {
+  /// Which way the datagram travels, which decides the key.
   public var direction: DatagramDirection
+  /// The protocol version (the form byte's low nibble).
   public var version: UInt8
   /// The device number assigned at enrollment.
   public var device: UInt32

@@ -98,17 +98,23 @@ public enum StreamFrame {
 /// (`ByteToMessageHandler(StreamFrameDecoder())`). Stateless; a malformed frame throws
 /// ``WireError`` and the connection should be closed, since the stream cannot be resynchronised.
 public struct StreamFrameDecoder: NIOSingleStepByteToMessageDecoder {
+  /// One decoded message per frame.
   public typealias InboundOut = WireMessage
 
   /// What the frames received so far established.
   public private(set) var session = WireSession()
 
+  /// A decoder for a new connection (a fresh session).
   public init() {}
 
+  /// One message, or nil with nothing consumed; see ``StreamFrame/decode(from:session:)``.
+  /// - Throws: ``WireError``.
   public mutating func decode(buffer: inout ByteBuffer) throws -> WireMessage? {
     try StreamFrame.decode(from: &buffer, session: &session)
   }
 
+  /// As ``decode(buffer:)``; at the end of the stream, bytes of an unfinished frame are a
+  /// ``WireError`` (`truncated`): the peer closed inside a frame.
   public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> WireMessage? {
     if let message = try StreamFrame.decode(from: &buffer, session: &session) { return message }
     if seenEOF, buffer.readableBytes > 0 {
@@ -122,13 +128,17 @@ public struct StreamFrameDecoder: NIOSingleStepByteToMessageDecoder {
 /// It keeps the sender's ``WireSession`` of its connection, so use one per connection, on the
 /// connection's event loop.
 public final class StreamFrameEncoder: MessageToByteEncoder {
+  /// One message per frame.
   public typealias OutboundIn = WireMessage
 
   /// What the frames sent so far established.
   public private(set) var session = WireSession()
 
+  /// An encoder for a new connection (a fresh session).
   public init() {}
 
+  /// Appends `data` as one frame; see ``StreamFrame/write(_:into:session:)``.
+  /// - Throws: ``WireEncodingError``.
   public func encode(data: WireMessage, out: inout ByteBuffer) throws {
     try StreamFrame.write(data, into: &out, session: &session)
   }

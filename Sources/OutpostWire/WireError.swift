@@ -10,6 +10,7 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
   /// Where, in bytes from the start of the frame or datagram.
   public var offset: Int
 
+  /// The error `reason` at `offset` bytes from the start of the frame or datagram.
   public init(_ reason: Reason, at offset: Int) {
     self.reason = reason
     self.offset = offset
@@ -91,6 +92,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     }
   }
 
+  /// What was wrong and where, for logs and people: "varint nonce does not fit 64 bits at
+  /// byte 2".
   public var description: String {
     let what: String
     switch reason {

@@ -13,14 +13,19 @@ public enum WireLimits {
   public static let maxBodyLength = JournalFrame.maxBodyLength
   /// The most ranges in one acknowledgement or welcome.
   public static let maxRanges = 512
-  /// Text fields, in UTF-8 bytes.
+  /// Text fields, in UTF-8 bytes: a device's enrolled name.
   public static let maxDeviceName = 64
+  /// An officer's short name in incident messages.
   public static let maxOfficerName = 32
+  /// The short text an officer sends a household.
   public static let maxNote = 120
+  /// A household's name in a neighbour alert.
   public static let maxHousehold = 64
+  /// The text of an error message.
   public static let maxErrorMessage = 200
   /// Strings inside record bodies, as the journal's body coding allows them.
   public static let maxCheckInWho = 255
+  /// A sighting report's note.
   public static let maxReportNote = 1024
   /// A datagram key's length in bytes.
   public static let datagramKeyLength = 32
@@ -38,6 +43,7 @@ public enum WireEncodingError: Error, Sendable, Hashable, CustomStringConvertibl
   case invalidKeyLength(Int)
   case notEncodable(String)
 
+  /// What was wrong with the input, for people.
   public var description: String {
     switch self {
     case .recordCount(let count):

@@ -88,9 +88,12 @@ public enum WireMessage: Sendable, Hashable {
 /// The type byte of a message. Types below 0x40 are core (an unknown one is an error); 0x40 and
 /// above are optional (an unknown one is skipped).
 public struct MessageType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+  /// The byte on the wire.
   public var rawValue: UInt8
+  /// The type with this byte, known or not.
   public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+  // The types of version 1; see the table in docs/protocol.md.
   public static let hello = MessageType(rawValue: 0x01)
   public static let welcome = MessageType(rawValue: 0x02)
   public static let batch = MessageType(rawValue: 0x03)
@@ -213,9 +216,12 @@ public struct Welcome: Sendable, Hashable {
 
 /// Records of one journal epoch, in ascending sequence order.
 public struct Batch: Sendable, Hashable {
+  /// The journal epoch all the records belong to.
   public var epoch: UInt64
+  /// 1 to 256 records, sequence numbers strictly ascending.
   public var records: [WireRecord]
 
+  /// A batch; the encoder checks the count, the order and the body lengths.
   public init(epoch: UInt64, records: [WireRecord]) {
     self.epoch = epoch
     self.records = records

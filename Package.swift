@@ -18,6 +18,7 @@ let package = Package(
     .library(name: "OutpostJournal", targets: ["OutpostJournal"]),
     .library(name: "OutpostSystemd", targets: ["OutpostSystemd"]),
     .library(name: "OutpostWire", targets: ["OutpostWire"]),
+    .library(name: "OutpostGPS", targets: ["OutpostGPS"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -40,6 +41,8 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // GPS input, pure: NMEA 0183 sentences checked and assembled into fixes.
+    .target(name: "OutpostGPS", dependencies: ["OutpostCore"], swiftSettings: strict),
     // Messages and records as JSON, for outpostctl and the golden vectors.
     .target(
       name: "OutpostWireJSON",
@@ -90,6 +93,12 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: strict),
+    .testTarget(
+      name: "OutpostGPSTests",
+      dependencies: ["OutpostCore", "OutpostGPS", "OutpostTestKit"],
+      exclude: ["Data"],
+      swiftSettings: strict
+    ),
     .testTarget(
       name: "OutpostWireTests",
       dependencies: [

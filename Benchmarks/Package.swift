@@ -55,6 +55,7 @@ let package = Package(
         "WireWorkload",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),
+        .product(name: "OutpostGPS", package: "outpost"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: strict

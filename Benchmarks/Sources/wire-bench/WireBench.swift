@@ -90,12 +90,11 @@ enum WireBench {
       let shown = options.nmeaPath ?? defaultNmea
       nmeaNote = "`\(shown.split(separator: "/").last ?? "")`"
       nmeaSummary =
-        "- `\(shown)`: \(log.lines) lines, \(log.comments) comments, \(log.gga) GGA and "
-        + "\(log.rmc) RMC with good checksums, \(log.otherSentences) other sentences, "
-        + "\(log.badChecksum) with a bad checksum, \(log.noChecksum) without one, "
-        + "\(log.malformed) malformed, \(log.trimmed) surrounded by white space (accepted: the "
-        + "checksum holds); epochs without a valid fix (RMC status V, no GGA fix, or one of the "
-        + "pair missing): \(log.invalidEpochs); \(fixes(log.points)): \(describe(log.points))"
+        "- `\(shown)`, read by the agent's NMEA reader (`OutpostGPS`): \(log.lines) lines, "
+        + "\(log.comments) comments, \(log.rejected) rejected (not a sentence or a bad "
+        + "checksum), \(log.malformed) malformed, \(log.ignored) sentences of other types "
+        + "(GSV, proprietary…), \(log.epochsWithoutFix) epochs without a fix, \(log.undated) "
+        + "fixes before the first date; \(fixes(log.points)): \(describe(log.points))"
       guard !log.points.isEmpty else { throw BenchError("\(path): no valid fix") }
       tracks.append(
         try TrackSizes(name: "\(nmeaNote), \(fixes(log.points))", points: log.points))
@@ -246,8 +245,10 @@ enum WireBench {
     // <repository>/Benchmarks/Sources/wire-bench/WireBench.swift
     let parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
     let repository = parts.dropLast(4).joined(separator: "/")
+    // The shared test data beside the repository, else the tests' copy inside it.
     let candidates = [
       repository + "/" + defaultNmea, defaultNmea, "../" + defaultNmea,
+      repository + "/Tests/OutpostGPSTests/Data/beidou-bd.log",
     ]
     return candidates.first(where: fileExists)
   }

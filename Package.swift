@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "OutpostSystemd", targets: ["OutpostSystemd"]),
     .library(name: "OutpostWire", targets: ["OutpostWire"]),
     .library(name: "OutpostGPS", targets: ["OutpostGPS"]),
+    .library(name: "OutpostInput", targets: ["OutpostInput"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -43,6 +44,8 @@ let package = Package(
     ),
     // GPS input, pure: NMEA 0183 sentences checked and assembled into fixes.
     .target(name: "OutpostGPS", dependencies: ["OutpostCore"], swiftSettings: strict),
+    // Buttons, pure: kernel input and GPIO event records, debouncing and long presses.
+    .target(name: "OutpostInput", swiftSettings: strict),
     // Messages and records as JSON, for outpostctl and the golden vectors.
     .target(
       name: "OutpostWireJSON",
@@ -97,6 +100,11 @@ let package = Package(
       name: "OutpostGPSTests",
       dependencies: ["OutpostCore", "OutpostGPS", "OutpostTestKit"],
       exclude: ["Data"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostInputTests",
+      dependencies: ["OutpostInput", "OutpostTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

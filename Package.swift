@@ -20,6 +20,7 @@ let package = Package(
     .library(name: "OutpostWire", targets: ["OutpostWire"]),
     .library(name: "OutpostGPS", targets: ["OutpostGPS"]),
     .library(name: "OutpostInput", targets: ["OutpostInput"]),
+    .library(name: "OutpostConfig", targets: ["OutpostConfig"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -44,6 +45,8 @@ let package = Package(
     ),
     // GPS input, pure: NMEA 0183 sentences checked and assembled into fixes.
     .target(name: "OutpostGPS", dependencies: ["OutpostCore"], swiftSettings: strict),
+    // Configuration, pure: a TOML reader (the TOML packages at hand import Foundation).
+    .target(name: "OutpostConfig", swiftSettings: strict),
     // Buttons, pure: kernel input and GPIO event records, debouncing and long presses.
     .target(name: "OutpostInput", swiftSettings: strict),
     // Messages and records as JSON, for outpostctl and the golden vectors.
@@ -100,6 +103,11 @@ let package = Package(
       name: "OutpostGPSTests",
       dependencies: ["OutpostCore", "OutpostGPS", "OutpostTestKit"],
       exclude: ["Data"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostConfigTests",
+      dependencies: ["OutpostConfig"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -21,6 +21,7 @@ let package = Package(
     .library(name: "OutpostGPS", targets: ["OutpostGPS"]),
     .library(name: "OutpostInput", targets: ["OutpostInput"]),
     .library(name: "OutpostConfig", targets: ["OutpostConfig"]),
+    .library(name: "OutpostSensors", targets: ["OutpostSensors"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -47,6 +48,8 @@ let package = Package(
     .target(name: "OutpostGPS", dependencies: ["OutpostCore"], swiftSettings: strict),
     // Configuration, pure: a TOML reader (the TOML packages at hand import Foundation).
     .target(name: "OutpostConfig", swiftSettings: strict),
+    // Sensors, pure: values out of hwmon, IIO and 1-Wire files; thresholds with hysteresis.
+    .target(name: "OutpostSensors", swiftSettings: strict),
     // Buttons, pure: kernel input and GPIO event records, debouncing and long presses.
     .target(name: "OutpostInput", swiftSettings: strict),
     // Messages and records as JSON, for outpostctl and the golden vectors.
@@ -108,6 +111,11 @@ let package = Package(
     .testTarget(
       name: "OutpostConfigTests",
       dependencies: ["OutpostConfig"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostSensorsTests",
+      dependencies: ["OutpostSensors"],
       swiftSettings: strict
     ),
     .testTarget(

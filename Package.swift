@@ -110,7 +110,7 @@ let package = Package(
     ),
     .testTarget(
       name: "OutpostConfigTests",
-      dependencies: ["OutpostConfig"],
+      dependencies: ["OutpostConfig", "OutpostTestKit"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -150,7 +150,7 @@ let package = Package(
     ),
     .testTarget(
       name: "OutpostctlTests",
-      dependencies: ["OutpostCore", "OutpostJournal"],
+      dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
       swiftSettings: strict
     ),
   ]

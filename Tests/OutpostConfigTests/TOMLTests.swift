@@ -1,5 +1,5 @@
-import Glibc
 import OutpostConfig
+import OutpostTestKit
 import Testing
 
 @Suite("TOML")
@@ -9,7 +9,7 @@ struct TOMLTests {
     // <repository>/Tests/OutpostConfigTests/TOMLTests.swift
     let parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
     let repository = parts.dropLast(3).joined(separator: "/")
-    let text = try #require(fopenText(repository + "/Config/agent.toml"))
+    let text = try FileBytes.readText(repository + "/Config/agent.toml")
     let document = try TOML.parse(text)
     guard case .table(let journal)? = document["journal"] else {
       Issue.record("no [journal] table in Config/agent.toml")
@@ -140,18 +140,4 @@ struct TOMLTests {
       error("x = tru")
         == "line 1, column 5: expected a value (true, false, a number, a string, [ or {)")
   }
-}
-
-/// The whole text of a small file, or nil.
-private func fopenText(_ path: String) -> String? {
-  guard let file = fopen(path, "r") else { return nil }
-  defer { fclose(file) }
-  var bytes: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 4096)
-  while true {
-    let n = fread(&chunk, 1, chunk.count, file)
-    if n <= 0 { break }
-    bytes += chunk[..<n]
-  }
-  return String(decoding: bytes, as: UTF8.self)
 }

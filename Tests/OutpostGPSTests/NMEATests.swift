@@ -1,4 +1,3 @@
-import Glibc
 import OutpostCore
 import OutpostGPS
 import OutpostTestKit
@@ -7,17 +6,7 @@ import Testing
 /// The bytes of the real capture in `Data/` (see its README).
 private func beidouLog() throws -> [UInt8] {
   let here = #filePath
-  let path = String(here[..<here.lastIndex(of: "/")!]) + "/Data/beidou-bd.log"
-  let file = try #require(fopen(path, "rb"), "cannot open \(path)")
-  defer { fclose(file) }
-  var bytes: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 4096)
-  while true {
-    let n = fread(&chunk, 1, chunk.count, file)
-    if n <= 0 { break }
-    bytes += chunk[..<n]
-  }
-  return bytes
+  return try FileBytes.read(String(here[..<here.lastIndex(of: "/")!]) + "/Data/beidou-bd.log")
 }
 
 /// 2015-02-25T07:41:55.799Z, the first fix of the capture.

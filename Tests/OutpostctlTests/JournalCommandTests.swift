@@ -1,5 +1,6 @@
 import Glibc
 import OutpostCore
+import OutpostTestKit
 import Testing
 
 /// `outpostctl journal append`, `dump`, `stat` and `verify`, run as the real binary.
@@ -131,7 +132,7 @@ import Testing
     let dir = try TemporaryDirectory("foreign")
     defer { dir.remove() }
     let foreign = dir.file("foreign.bin")
-    var generator = SeededGenerator(seed: 42)
+    var generator = SeededRandom(seed: 42)
     let noise = (0..<65_536).map { _ in UInt8.random(in: 0...255, using: &generator) }
     try FileBytes.write(noise, to: foreign)
     for command in ["verify", "stat", "dump"] {

@@ -1,4 +1,5 @@
 import Glibc
+import OutpostTestKit
 import Testing
 
 /// Issue item 8: `kill -9` at random moments never loses a record `outpostctl journal append`
@@ -33,7 +34,7 @@ import Testing
     let iterations =
       getenv("OUTPOST_KILL_ITERATIONS").flatMap { Int(String(cString: $0)) } ?? Self.iterations
     print("kill test seed: \(seed) (replay with OUTPOST_KILL_SEED=\(seed))")
-    var generator = SeededGenerator(seed: seed)
+    var generator = SeededRandom(seed: seed)
     let dir = try TemporaryDirectory("kill")
     defer { dir.remove() }
     let binary = try Outpostctl.path()

@@ -70,36 +70,3 @@ struct TemporaryDirectory {
     rmdir(path)
   }
 }
-
-/// Whole-file reads and writes for preparing damaged and foreign files.
-enum FileBytes {
-  /// The file's bytes.
-  static func read(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw SpawnError("open \(path)", errno: errno) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      guard n >= 0 else { throw SpawnError("read \(path)", errno: errno) }
-      if n == 0 { return bytes }
-      bytes.append(contentsOf: chunk[0..<n])
-    }
-  }
-
-  /// Replaces the file with `bytes`.
-  static func write(_ bytes: [UInt8], to path: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw SpawnError("open \(path)", errno: errno) }
-    defer { close(fd) }
-    var done = 0
-    while done < bytes.count {
-      let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { throw SpawnError("write \(path)", errno: errno) }
-      done += n
-    }
-  }
-}

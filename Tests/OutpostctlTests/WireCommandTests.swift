@@ -1,4 +1,5 @@
 import Glibc
+import OutpostTestKit
 import Testing
 
 /// `outpostctl wire encode|decode`, run as the real binary with input from a file.
@@ -13,9 +14,7 @@ struct WireCommandTests {
     -> ChildResult
   {
     let file = directory.file("input")
-    let handle = try #require(fopen(file, "w"))
-    fputs(input, handle)
-    fclose(handle)
+    try FileBytes.write(Array(input.utf8), to: file)
     return try runChild("/bin/sh", ["-c", "'\(try Outpostctl.path())' \(arguments) < '\(file)'"])
   }
 

@@ -43,6 +43,7 @@ let package = Package(
       name: "WireWorkload",
       dependencies: [
         .product(name: "OutpostCore", package: "outpost"),
+        .product(name: "OutpostTestKit", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),
       ],
       swiftSettings: strict
@@ -56,6 +57,7 @@ let package = Package(
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),
         .product(name: "OutpostGPS", package: "outpost"),
+        .product(name: "OutpostTestKit", package: "outpost"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: strict

@@ -1,4 +1,5 @@
 import OutpostCore
+import OutpostTestKit
 
 #if canImport(Glibc)
   import Glibc
@@ -34,7 +35,7 @@ public enum SyntheticTrack {
     count: Int, seed: UInt64 = defaultSeed, startMs: Int64 = defaultStartMs,
     intervalMs: Int64 = 5000
   ) -> [TrackPoint] {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     let dt = Double(intervalMs) / 1000
     let minSpeed = 5 / 3.6
     let maxSpeed = 60 / 3.6
@@ -63,7 +64,7 @@ public enum SyntheticTrack {
     for index in 0..<count {
       if index > 0 {
         // Speed: now and then a new target (terrain, herd, track); approached smoothly.
-        if rng.chance(0.03) { targetSpeed = rng.uniform(minSpeed...maxSpeed) }
+        if rng.unit() < 0.03 { targetSpeed = rng.uniform(minSpeed...maxSpeed) }
         let change = min(max((targetSpeed - speed) * 0.2, -1.5), 1.5) + rng.gaussian() * 0.15
         speed = min(max(speed + change, minSpeed), maxSpeed)
         // Heading: the turn rate wanders (σ ≈ 1 °/s), the heading integrates it.
@@ -78,8 +79,8 @@ public enum SyntheticTrack {
         noiseNorth = keep * noiseNorth + innovation * horizontalSigma * rng.gaussian()
         noiseEast = keep * noiseEast + innovation * horizontalSigma * rng.gaussian()
         noiseUp = keep * noiseUp + innovation * verticalSigma * rng.gaussian()
-        if rng.chance(0.04) { hdop = 70 + 10 * rng.below(11) }
-        if rng.chance(0.05) { satellites = min(max(satellites + rng.below(5) - 2, 6), 16) }
+        if rng.unit() < 0.04 { hdop = 70 + 10 * rng.below(11) }
+        if rng.unit() < 0.05 { satellites = min(max(satellites + rng.below(5) - 2, 6), 16) }
       }
       // Rolling ground: 1,350 m, ±40 m over a few kilometres, ±8 m over a few hundred metres.
       let ground = 1350 + 40 * sin(travelled / 2300) + 8 * sin(travelled / 370 + 1)

@@ -1,4 +1,5 @@
 import OutpostCore
+import OutpostTestKit
 import OutpostWire
 
 /// The records the wire benchmarks send: realistic identifiers, tracks as position records, and
@@ -45,7 +46,7 @@ public enum Workloads {
   /// Consecutive sequence numbers, trusted clock, default priorities.
   public static func mixedBatch(seed: UInt64 = 0x6D69_7865_6401) -> [WireRecord] {
     let count = WireLimits.maxRecordsPerBatch
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     let track = SyntheticTrack.generate(count: count, seed: seed ^ 0x7472_6163_6B)
     var trackIndex = 0
     var latest = track[0]

@@ -1,5 +1,6 @@
 import NIOCore
 import OutpostCore
+import OutpostTestKit
 import OutpostWire
 import WireWorkload
 
@@ -7,7 +8,7 @@ import WireWorkload
 enum Outpost {
   /// The datagram keys of the benchmark's box (32 bytes from a fixed seed).
   static let keys: DatagramKeys = {
-    var rng = SplitMix64(seed: 0x6B65_7973)
+    var rng = SeededRandom(seed: 0x6B65_7973)
     let secret = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     return try! DatagramKeys(secret: secret)
   }()

@@ -1,19 +1,9 @@
-/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014):
-/// a tiny seeded generator, so that every synthetic workload is the same on every run and
-/// every machine. Nothing here uses the system's randomness.
-public struct SplitMix64 {
-  private var state: UInt64
+import OutpostTestKit
 
-  public init(seed: UInt64) { state = seed }
-
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
+/// The draws the synthetic workloads need, on the project's seeded generator (SplitMix64, in
+/// `OutpostTestKit`), so that every workload is the same on every run and every machine.
+/// Nothing here uses the system's randomness.
+extension SeededRandom {
   /// Uniform in [0, 1), 53 bits.
   public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 
@@ -27,9 +17,6 @@ public struct SplitMix64 {
     precondition(bound > 0)
     return Int(next().multipliedFullWidth(by: UInt64(bound)).high)
   }
-
-  /// True with probability `p`.
-  public mutating func chance(_ p: Double) -> Bool { unit() < p }
 
   /// Approximately standard normal: the sum of twelve uniforms, less 6 (Irwin–Hall). Exact
   /// enough for GPS noise, and needs no logarithms.

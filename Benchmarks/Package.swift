@@ -24,12 +24,15 @@ let package = Package(
       url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
   ],
   targets: [
+    // What every report prints the same way: fixed-point numbers, the machine and the date.
+    .target(name: "BenchSupport", swiftSettings: strict),
     // statfs(2), which Swift's Glibc module does not export.
     .target(name: "CFileSystem"),
     // Journal durable append against raw pwrite+fdatasync and SQLite WAL (synchronous=FULL).
     .executableTarget(
       name: "journal-bench",
       dependencies: [
+        "BenchSupport",
         "CFileSystem",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostJournal", package: "outpost"),
@@ -53,6 +56,7 @@ let package = Package(
     .executableTarget(
       name: "wire-bench",
       dependencies: [
+        "BenchSupport",
         "WireWorkload",
         .product(name: "OutpostCore", package: "outpost"),
         .product(name: "OutpostWire", package: "outpost"),

@@ -1,3 +1,4 @@
+import BenchSupport
 import Logging
 import OutpostJournal
 

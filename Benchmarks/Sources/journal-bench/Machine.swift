@@ -1,3 +1,4 @@
+import BenchSupport
 import CFileSystem
 
 #if canImport(Glibc)
@@ -18,19 +19,8 @@ struct Machine {
 
   static func describe(directory: String) -> Machine {
     Machine(
-      cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)), cpuModel: cpuModel(), kernel: kernel(),
-      fileSystem: FileSystemInfo(directory: directory), dateUTC: dateUTC())
-  }
-
-  private static func kernel() -> String {
-    var u = utsname()
-    guard uname(&u) == 0 else { return "unknown" }
-    func field<T>(_ value: inout T) -> String {
-      withUnsafeBytes(of: &value) { bytes in
-        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-      }
-    }
-    return "\(field(&u.sysname)) \(field(&u.release)) \(field(&u.machine))"
+      cores: MeasuredOn.cores(), cpuModel: cpuModel(), kernel: MeasuredOn.kernel(),
+      fileSystem: FileSystemInfo(directory: directory), dateUTC: MeasuredOn.dateUTC())
   }
 
   private static func cpuModel() -> String? {
@@ -43,14 +33,6 @@ struct Machine {
     return nil
   }
 
-  private static func dateUTC() -> String {
-    var now = time(nil)
-    var parts = tm()
-    guard gmtime_r(&now, &parts) != nil else { return "unknown" }
-    var buffer = [CChar](repeating: 0, count: 64)
-    let n = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M UTC", &parts)
-    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
 }
 
 /// The file system a directory is on, from `statfs` and `/proc/mounts`.
@@ -125,22 +107,6 @@ func readTextFile(_ path: String) -> String? {
     bytes.append(contentsOf: chunk[0..<n])
   }
   return String(decoding: bytes, as: UTF8.self)
-}
-
-/// `x` with exactly `digits` decimals, without Foundation.
-func fixed(_ x: Double, _ digits: Int) -> String {
-  guard x.isFinite else { return "n/a" }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let scaled = (abs(x) * scale).rounded()
-  let whole = Int(scaled / scale)
-  let fraction = Int(scaled - Double(whole) * scale)
-  var text = (x < 0 && scaled != 0 ? "-" : "") + String(whole)
-  if digits > 0 {
-    let f = String(fraction)
-    text += "." + String(repeating: "0", count: digits - f.count) + f
-  }
-  return text
 }
 
 /// The message for an errno value.

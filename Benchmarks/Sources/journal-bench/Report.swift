@@ -1,3 +1,4 @@
+import BenchSupport
 import OutpostCore
 
 /// One case: how many records were made durable in how long.

@@ -38,23 +38,6 @@ func printError(_ message: String) {
   line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// `value` with `decimals` digits after the point, rounded half away from zero.
-func fixed(_ value: Double, _ decimals: Int) -> String {
-  guard value.isFinite else { return "\(value)" }
-  var scale = 1.0
-  for _ in 0..<decimals { scale *= 10 }
-  let scaled = (abs(value) * scale).rounded()
-  let whole = Int(scaled / scale)
-  var text = (value < 0 && scaled > 0 ? "-" : "") + "\(whole)"
-  if decimals > 0 {
-    let fraction = Int(scaled - Double(whole) * scale)
-    var digits = "\(fraction)"
-    while digits.count < decimals { digits = "0" + digits }
-    text += "." + digits
-  }
-  return text
-}
-
 /// `value` with thousands separated by commas.
 func grouped(_ value: Int) -> String {
   let digits = String(value.magnitude)

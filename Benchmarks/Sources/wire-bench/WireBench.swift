@@ -1,3 +1,4 @@
+import BenchSupport
 import OutpostCore
 import OutpostWire
 import WireWorkload
@@ -373,20 +374,7 @@ enum WireBench {
   // MARK: - Report header
 
   static func header() -> String {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    let t = CivilTime.fields(ms: Int64(now.tv_sec) * 1000)
-    func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    var name = utsname()
-    uname(&name)
-    func text<T>(_ field: inout T) -> String {
-      withUnsafeBytes(of: &field) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-    }
-    let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-    return "- date: \(t.year)-\(two(t.month))-\(two(t.day)) \(two(t.hour)):\(two(t.minute)) UTC\n"
-      + "- machine: \(cores) cores, \(text(&name.sysname)) \(text(&name.release)) "
-      + "\(text(&name.machine))"
+    "- date: \(MeasuredOn.dateUTC())\n- machine: \(MeasuredOn.cores()) cores, \(MeasuredOn.kernel())"
   }
+
 }

@@ -26,7 +26,7 @@ struct NmeaTrack {
     var fixes: [GPSFix] = []
     for line in splitter.feed(bytes) {
       lines += 1
-      if line.trimmingPrefix(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") {
+      if line.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") {
         comments += 1
         continue
       }
@@ -46,11 +46,5 @@ struct NmeaTrack {
       position.fixTimeMs = nil
       points.append(TrackPoint(timeMs: timeMs, position: position))
     }
-  }
-}
-
-extension String {
-  fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
-    self[...].drop(while: predicate)
   }
 }

@@ -123,10 +123,8 @@ public enum Datagram {
   public static func seal(
     _ message: WireMessage, header: DatagramHeader, keys: DatagramKeys, epoch: UInt64? = nil
   ) throws(WireEncodingError) -> ByteBuffer {
-    switch message {
-    case .hello, .welcome, .datagramKey:
+    guard !message.type.isStreamOnly else {
       throw .notEncodable("\(message.type) may not travel in the datagram form")
-    default: break
     }
     guard !header.epochImplied || epoch != nil else {
       throw .notEncodable("a datagram with an implied epoch needs the epoch to seal it with")

@@ -128,7 +128,7 @@ extension WireReader {
     type: UInt8, typeOffset: Int, datagram: Bool, session: inout WireSession
   ) throws(WireError) -> WireMessage {
     let messageType = MessageType(rawValue: type)
-    if datagram, [.hello, .welcome, .datagramKey].contains(messageType) {
+    if datagram, messageType.isStreamOnly {
       throw WireError(.messageNotAllowed(type: type, form: "datagram"), at: typeOffset)
     }
     let message: WireMessage

@@ -111,6 +111,10 @@ public struct MessageType: RawRepresentable, Sendable, Hashable, CustomStringCon
   /// Whether a receiver that does not know this type may skip it.
   public var isOptional: Bool { rawValue >= 0x40 }
 
+  /// Whether the type may only travel in the stream form: the handshake, and keys, which must
+  /// come inside TLS.
+  public var isStreamOnly: Bool { self == .hello || self == .welcome || self == .datagramKey }
+
   public var description: String {
     switch self {
     case .hello: "hello"

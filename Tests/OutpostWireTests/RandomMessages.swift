@@ -227,12 +227,7 @@ struct RandomMessages {
             code: ErrorCode(rawValue: u64()), message: text(limit: 200),
             offset: random.chance(0.5) ? UInt64.random(in: 0...65_536, using: &random) : nil))
       }
-      if datagram {
-        switch message {
-        case .hello, .welcome, .datagramKey: continue
-        default: break
-        }
-      }
+      if datagram, message.type.isStreamOnly { continue }
       return message
     }
   }

@@ -44,12 +44,8 @@ public struct GPIOLineEvent: Sendable, Hashable {
   public init?<Bytes: RandomAccessCollection>(record bytes: Bytes)
   where Bytes.Element == UInt8, Bytes.Index == Int {
     precondition(bytes.count >= Self.size, "gpio_v2_line_event records are 48 bytes")
-    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-      var value: T = 0
-      for i in 0..<MemoryLayout<T>.size {
-        value |= T(truncatingIfNeeded: bytes[bytes.startIndex + offset + i]) << (8 * i)
-      }
-      return value
+    func integer<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+      LittleEndian.read(type, from: bytes, at: offset)
     }
     guard let edge = Edge(rawValue: integer(UInt32.self, at: 8)) else { return nil }
     self.init(
@@ -60,9 +56,7 @@ public struct GPIOLineEvent: Sendable, Hashable {
   /// The record's bytes, for tests that play the kernel.
   public var bytes: [UInt8] {
     var out: [UInt8] = []
-    func append<T: FixedWidthInteger>(_ value: T) {
-      for i in 0..<MemoryLayout<T>.size { out.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
-    }
+    func append<T: FixedWidthInteger>(_ value: T) { LittleEndian.append(value, to: &out) }
     append(timestampNs)
     append(edge.rawValue)
     append(offset)

@@ -37,12 +37,8 @@ public struct InputEvent: Sendable, Hashable {
   public init<Bytes: RandomAccessCollection>(record bytes: Bytes, size: Int)
   where Bytes.Element == UInt8, Bytes.Index == Int {
     precondition(size == 16 || size == 24, "input_event records are 16 or 24 bytes")
-    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-      var value: T = 0
-      for i in 0..<MemoryLayout<T>.size {
-        value |= T(truncatingIfNeeded: bytes[bytes.startIndex + offset + i]) << (8 * i)
-      }
-      return value
+    func integer<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+      LittleEndian.read(type, from: bytes, at: offset)
     }
     let word = size == 24 ? 8 : 4
     let seconds: Int64 =
@@ -58,9 +54,7 @@ public struct InputEvent: Sendable, Hashable {
   /// The record's bytes, for tests that play the kernel.
   public func bytes(size: Int = nativeSize) -> [UInt8] {
     var out: [UInt8] = []
-    func append<T: FixedWidthInteger>(_ value: T) {
-      for i in 0..<MemoryLayout<T>.size { out.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
-    }
+    func append<T: FixedWidthInteger>(_ value: T) { LittleEndian.append(value, to: &out) }
     let seconds = timeUs / 1_000_000
     let micros = timeUs % 1_000_000
     if size == 24 {

@@ -114,8 +114,7 @@ func decodeVector(_ vector: Vector, secret: [UInt8]) -> VectorOutcome {
     let header = try Datagram.readHeader(bytes)
     var window =
       vector.window.map { ReplayWindow(highest: $0.highest, seen: $0.seen) } ?? ReplayWindow()
-    let expecting: DatagramDirection =
-      vector.datagram?.direction == "station-to-box" ? .downlink : .uplink
+    let expecting = vector.datagram?.header.direction ?? .uplink
     let message = try Datagram.open(
       bytes, header: header, expecting: expecting, keys: try! DatagramKeys(secret: secret),
       window: &window, epoch: vector.epoch.flatMap { UInt64($0, radix: 16) })

@@ -13,6 +13,7 @@ let package = Package(
   name: "outpost",
   platforms: [.macOS(.v15)],
   products: [
+    .executable(name: "outpostd", targets: ["outpostd"]),
     .executable(name: "outpostctl", targets: ["outpostctl"]),
     .library(name: "OutpostCore", targets: ["OutpostCore"]),
     .library(name: "OutpostJournal", targets: ["OutpostJournal"]),
@@ -22,6 +23,9 @@ let package = Package(
     .library(name: "OutpostInput", targets: ["OutpostInput"]),
     .library(name: "OutpostConfig", targets: ["OutpostConfig"]),
     .library(name: "OutpostSensors", targets: ["OutpostSensors"]),
+    .library(name: "OutpostHooks", targets: ["OutpostHooks"]),
+    .library(name: "OutpostControl", targets: ["OutpostControl"]),
+    .library(name: "OutpostAgent", targets: ["OutpostAgent"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -29,6 +33,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     .package(url: "https://github.com/apple/swift-crypto", "4.0.0"..<"5.0.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
   ],
   targets: [
     // Pure core: event model, record format, checksums. No I/O.
@@ -52,6 +57,49 @@ let package = Package(
     .target(name: "OutpostSensors", swiftSettings: strict),
     // Buttons, pure: kernel input and GPIO event records, debouncing and long presses.
     .target(name: "OutpostInput", swiftSettings: strict),
+    // The kernel's GPIO character device (v2 uAPI): its structs and ioctls, from <linux/gpio.h>.
+    .target(name: "CLinuxGPIO", cSettings: [.unsafeFlags(["-Wall", "-Werror"])]),
+    // GPIO lines through the character device: requested as inputs with edge events, or as
+    // outputs that the feedback hooks drive.
+    .target(
+      name: "OutpostGPIO", dependencies: ["CLinuxGPIO", "OutpostInput"], swiftSettings: strict),
+    // Feedback for the herder: run a command, set a GPIO line or write a file when an alarm is
+    // recorded, delivered, acknowledged or cancelled.
+    .target(
+      name: "OutpostHooks",
+      dependencies: ["OutpostGPIO", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict
+    ),
+    // The control socket's protocol between outpostd and outpostctl: JSON lines, pure.
+    .target(
+      name: "OutpostControl",
+      dependencies: ["OutpostCore", "OutpostJournal"],
+      swiftSettings: strict
+    ),
+    // The field agent: configuration, sources, alarm desk, control socket, systemd integration,
+    // each long-running part a Service in one ServiceGroup. outpostd is a thin shell over it.
+    .target(
+      name: "OutpostAgent",
+      dependencies: [
+        "OutpostCore", "OutpostJournal", "OutpostGPS", "OutpostInput", "OutpostConfig",
+        "OutpostSensors", "OutpostHooks", "OutpostControl", "OutpostSystemd", "OutpostGPIO",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "outpostd",
+      dependencies: [
+        "OutpostAgent", "OutpostSystemd",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
     // Messages and records as JSON, for outpostctl and the golden vectors.
     .target(
       name: "OutpostWireJSON",
@@ -95,6 +143,7 @@ let package = Package(
         "OutpostJournal",
         "OutpostWire",
         "OutpostWireJSON",
+        "OutpostControl",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -144,12 +193,32 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "OutpostHooksTests",
+      dependencies: ["OutpostHooks", "OutpostGPIO", "OutpostInput", "OutpostTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostAgentTests",
+      dependencies: [
+        "OutpostAgent", "OutpostCore", "OutpostJournal", "OutpostControl", "OutpostConfig",
+        "OutpostGPS", "OutpostInput", "OutpostHooks", "OutpostTestKit",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "OutpostSystemdTests",
       dependencies: ["OutpostSystemd"],
       swiftSettings: strict
     ),
     .testTarget(
       name: "OutpostctlTests",
+      dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostdTests",
       dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
       swiftSettings: strict
     ),

@@ -1,3 +1,4 @@
+import OutpostTestKit
 import Testing
 
 /// One line of `outpostctl journal dump --json`.

@@ -1,4 +1,5 @@
 import Glibc
+import OutpostTestKit
 import Testing
 
 /// The real `outpostctl` binary, built into the same products directory as this test bundle

@@ -1,6 +1,5 @@
 import Glibc
 import Synchronization
-import Testing
 
 /// Held from creating a child's pipes until it is spawned. Glibc's Swift overlay has no
 /// `pipe2`, so the pipes get close-on-exec just after they are made; without the lock a child
@@ -11,26 +10,26 @@ private let spawnLock = Mutex(())
 ///
 /// Children get a fixed, minimal environment rather than ours: other suites in this test process
 /// change the environment from other threads, and reading it while they do would be a race.
-final class ChildProcess {
+public final class ChildProcess {
   /// The child's process id.
-  let pid: pid_t
+  public let pid: pid_t
   private var outputFD: Int32
   private var errorFD: Int32
   private var waited = false
   /// Everything read from the child's standard output so far.
-  private(set) var output: [UInt8] = []
+  public private(set) var output: [UInt8] = []
   /// Everything read from the child's standard error so far (empty when it went to a file).
-  private(set) var errorOutput: [UInt8] = []
+  public private(set) var errorOutput: [UInt8] = []
 
   /// How the child ended.
-  enum Ending: Equatable, CustomStringConvertible {
+  public enum Ending: Sendable, Equatable, CustomStringConvertible {
     /// Exited by itself with this status.
     case exited(Int32)
     /// Killed by this signal.
     case signalled(Int32)
 
     /// "exit status N" or "signal N".
-    var description: String {
+    public var description: String {
       switch self {
       case .exited(let status): "exit status \(status)"
       case .signalled(let signal): "signal \(signal)"
@@ -40,7 +39,11 @@ final class ChildProcess {
 
   /// Starts `executable` with `arguments`. Standard output goes to a pipe; standard error to a
   /// second pipe, or to the file `errorPath` when given (so a child we kill cannot block on it).
-  init(_ executable: String, _ arguments: [String], errorPath: String? = nil) throws {
+  /// The child's environment is `LC_ALL=C` and `PATH` (a fixed system one) plus `environment`.
+  public init(
+    _ executable: String, _ arguments: [String], errorPath: String? = nil,
+    environment: [String: String] = [:]
+  ) throws {
     var out: [Int32] = [-1, -1]
     var err: [Int32] = [-1, -1]
     let pid = try spawnLock.withLock { _ throws -> pid_t in
@@ -67,7 +70,10 @@ final class ChildProcess {
       }
       let argv: [UnsafeMutablePointer<CChar>?] =
         ([executable] + arguments).map { value in value.withCString { strdup($0) } } + [nil]
-      let envp: [UnsafeMutablePointer<CChar>?] = [strdup("LC_ALL=C"), nil]
+      var variables = ["LC_ALL": "C", "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
+      variables.merge(environment) { _, given in given }
+      let envp: [UnsafeMutablePointer<CChar>?] =
+        variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
       defer {
         for pointer in argv + envp { free(pointer) }
       }
@@ -110,7 +116,7 @@ final class ChildProcess {
   ///
   /// - Returns: true when both streams reached end of file.
   @discardableResult
-  func read(until deadline: UInt64) -> Bool {
+  public func read(until deadline: UInt64) -> Bool {
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while outputFD >= 0 || errorFD >= 0 {
       let now = monotonicMs()
@@ -140,12 +146,12 @@ final class ChildProcess {
   }
 
   /// Sends `signal` to the child.
-  func signal(_ signal: Int32) {
+  public func signal(_ signal: Int32) {
     kill(pid, signal)
   }
 
   /// Waits for the child to end and reaps it.
-  func wait() -> Ending {
+  public func wait() -> Ending {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     waited = true
@@ -156,7 +162,7 @@ final class ChildProcess {
 
   /// The complete lines of standard output; a trailing line without its newline is left out,
   /// as the child may have been killed while writing it.
-  var completeOutputLines: [String] {
+  public var completeOutputLines: [String] {
     guard let lastNewline = output.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
     return output[..<lastNewline].split(
       separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false
@@ -165,25 +171,26 @@ final class ChildProcess {
 }
 
 /// What a finished child printed and how it ended.
-struct ChildResult {
+public struct ChildResult: Sendable {
   /// How it ended.
-  var ending: ChildProcess.Ending
+  public var ending: ChildProcess.Ending
   /// Its standard output.
-  var output: String
+  public var output: String
   /// Its standard error.
-  var errorOutput: String
+  public var errorOutput: String
   /// Standard output split into lines, without the final empty one.
-  var lines: [String] {
+  public var lines: [String] {
     Array(output.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
       .dropLast().map { String(decoding: $0, as: UTF8.self) }
   }
 }
 
 /// Runs `executable` to the end, killing it if it runs longer than `timeoutMs`.
-func runChild(_ executable: String, _ arguments: [String], timeoutMs: UInt64 = 60_000) throws
-  -> ChildResult
-{
-  let child = try ChildProcess(executable, arguments)
+public func runChild(
+  _ executable: String, _ arguments: [String], timeoutMs: UInt64 = 60_000,
+  environment: [String: String] = [:]
+) throws -> ChildResult {
+  let child = try ChildProcess(executable, arguments, environment: environment)
   let finished = child.read(until: monotonicMs() + timeoutMs)
   if !finished { child.signal(SIGKILL) }
   let ending = child.wait()
@@ -196,18 +203,18 @@ func runChild(_ executable: String, _ arguments: [String], timeoutMs: UInt64 = 6
 }
 
 /// Starting or running a child failed.
-struct SpawnError: Error, CustomStringConvertible {
+public struct SpawnError: Error, CustomStringConvertible {
   /// What failed, and the system's reason when there is one.
-  var description: String
+  public var description: String
 
   /// A failure of `what`, with the `errno` it failed with (0 for none).
-  init(_ what: String, errno: Int32) {
+  public init(_ what: String, errno: Int32) {
     description = errno == 0 ? what : "\(what): \(String(cString: strerror(errno)))"
   }
 }
 
 /// Milliseconds of `CLOCK_MONOTONIC`.
-func monotonicMs() -> UInt64 {
+public func monotonicMs() -> UInt64 {
   var t = timespec()
   clock_gettime(CLOCK_MONOTONIC, &t)
   return UInt64(t.tv_sec) * 1000 + UInt64(t.tv_nsec) / 1_000_000

@@ -1,6 +1,6 @@
-/// A parsed JSON value, enough to check what `outpostctl` prints. Numbers keep their text, so
+/// A parsed JSON value, enough to check what our programs print. Numbers keep their text, so
 /// 64-bit integers come through exactly.
-enum JSONValue: Equatable {
+public enum JSONValue: Sendable, Equatable {
   /// `{...}`; a key given twice makes the text invalid.
   case object([String: JSONValue])
   /// `[...]`.
@@ -15,7 +15,7 @@ enum JSONValue: Equatable {
   case null
 
   /// Parses one complete JSON text; nil when it is not valid JSON or has trailing bytes.
-  init?(parsing text: String) {
+  public init?(parsing text: String) {
     var parser = JSONParser(bytes: Array(text.utf8))
     guard let value = parser.value() else { return nil }
     parser.skipSpace()
@@ -24,37 +24,37 @@ enum JSONValue: Equatable {
   }
 
   /// The member `key` of an object; nil for other values and missing keys.
-  subscript(key: String) -> JSONValue? {
+  public subscript(key: String) -> JSONValue? {
     if case .object(let members) = self { return members[key] }
     return nil
   }
 
   /// The value as an unsigned integer, when it is one.
-  var uint64: UInt64? {
+  public var uint64: UInt64? {
     if case .number(let text) = self { return UInt64(text) }
     return nil
   }
 
   /// The value as a signed integer, when it is one.
-  var int64: Int64? {
+  public var int64: Int64? {
     if case .number(let text) = self { return Int64(text) }
     return nil
   }
 
   /// The string, when the value is one.
-  var string: String? {
+  public var string: String? {
     if case .string(let text) = self { return text }
     return nil
   }
 
   /// The boolean, when the value is one.
-  var bool: Bool? {
+  public var bool: Bool? {
     if case .bool(let flag) = self { return flag }
     return nil
   }
 
   /// The members, when the value is an object.
-  var members: [String: JSONValue]? {
+  public var members: [String: JSONValue]? {
     if case .object(let members) = self { return members }
     return nil
   }

@@ -1,0 +1,6 @@
+import OutpostAgent
+
+@main
+enum Outpostd {
+  static func main() {}
+}

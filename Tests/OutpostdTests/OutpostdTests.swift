@@ -1,0 +1,2 @@
+import OutpostTestKit
+import Testing

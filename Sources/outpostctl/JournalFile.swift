@@ -1,12 +1,49 @@
 import ArgumentParser
 import Logging
+import OutpostControl
 import OutpostJournal
 
-/// The `--file` option every `journal` subcommand takes.
+/// The `--file` option of `journal append`.
 struct JournalFileOption: ParsableArguments {
   /// Path of the journal file.
   @Option(help: ArgumentHelp("The journal file.", valueName: "path"))
   var file: String
+}
+
+/// Where `journal stat|dump|verify` find the journal: a file (`--file`), or the running
+/// agent's (through its control socket) when no file is named.
+struct JournalSourceOption: ParsableArguments {
+  /// Path of the journal file; nil asks the running agent.
+  @Option(
+    help: ArgumentHelp(
+      "The journal file (default: ask the running agent about its journal).", valueName: "path"))
+  var file: String?
+
+  @OptionGroup var control: ControlSocketOption
+}
+
+/// Sends a journal command to the running agent and prints its `line` replies; returns the
+/// exit status the agent asked for, and the journal's path when it handed one over.
+func askAgent(_ request: ControlRequest, socket: ControlSocketOption) throws -> (
+  status: Int32, path: String?
+) {
+  var output = LineWriter(.output)
+  var status: Int32 = 0
+  var path: String?
+  try reportingFailure { () throws(CommandFailure) in
+    try ControlClient(path: socket.path).send(request) { reply throws(CommandFailure) in
+      switch reply.event {
+      case "error": throw CommandFailure(message: reply.message ?? "refused")
+      case "line": output.line(reply.text ?? "")
+      case "exit": status = reply.code ?? 0
+      case "journal": path = reply.text
+      default: break
+      }
+      return true
+    }
+  }
+  output.flush()
+  return (status, path)
 }
 
 /// Why a command stopped: a message for the operator and the exit status that tells scripts

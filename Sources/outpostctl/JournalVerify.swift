@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutpostControl
 import OutpostJournal
 
 /// `outpostctl journal verify`: checks every frame of the live region.
@@ -19,11 +20,16 @@ struct JournalVerify: ParsableCommand {
   )
 
   /// `--file`.
-  @OptionGroup var journal: JournalFileOption
+  @OptionGroup var journal: JournalSourceOption
 
   /// Opens the journal read-only, verifies it and reports.
   func run() throws {
-    let path = journal.file
+    guard let path = journal.file else {
+      let (status, _) = try askAgent(
+        ControlRequest(command: "journal-verify"), socket: journal.control)
+      if status != 0 { throw ExitCode(status) }
+      return
+    }
     let report = try reportingFailure { () throws(CommandFailure) in
       let ring = try JournalFile.openForInspection(path: path)
       do {
@@ -33,36 +39,10 @@ struct JournalVerify: ParsableCommand {
       }
     }
     var output = LineWriter(.output)
-    for line in Self.lines(report, path: path) {
+    for line in JournalReport.verifyLines(report, path: path) {
       output.line(line)
     }
     output.flush()
     if !report.isClean { throw ExitCode(1) }
-  }
-
-  /// The summary line, then one line per problem found.
-  static func lines(_ report: VerifyReport, path: String) -> [String] {
-    let counts =
-      "\(report.records) records (\(report.gapRecords) gap records, "
-      + "\(report.unknownKinds) of unknown kinds)"
-    guard !report.isClean else { return ["\(path): clean: \(counts)"] }
-    let damagedBytes = report.damagedRegions.reduce(0) { $0 + $1.count }
-    var lines = [
-      "\(path): DAMAGED: \(counts); \(report.damagedRegions.count) damaged regions "
-        + "(\(damagedBytes) bytes), \(report.duplicateSeqs.count) duplicate sequence numbers, "
-        + "\(report.undecodableBodies.count) undecodable bodies"
-    ]
-    for region in report.damagedRegions {
-      lines.append(
-        "  damaged region: bytes \(region.lowerBound)..<\(region.upperBound) (\(region.count) bytes)"
-      )
-    }
-    for seq in report.duplicateSeqs {
-      lines.append("  duplicate sequence number: \(seq)")
-    }
-    for seq in report.undecodableBodies {
-      lines.append("  undecodable body: sequence number \(seq)")
-    }
-    return lines
   }
 }

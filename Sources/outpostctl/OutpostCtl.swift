@@ -8,7 +8,10 @@ struct OutpostCtl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "outpostctl",
     abstract: "Inspect and exercise an Outpost field box.",
-    subcommands: [JournalCommand.self, WireCommand.self]
+    subcommands: [
+      SOSCommand.self, CheckInCommand.self, CancelCommand.self, ReportCommand.self,
+      StatusCommand.self, JournalCommand.self, WireCommand.self,
+    ]
   )
 }
 
@@ -19,9 +22,12 @@ struct JournalCommand: ParsableCommand {
     commandName: "journal",
     abstract: "Inspect the ring-buffer journal, or fill it with test records.",
     discussion: """
-      dump, stat and verify open the journal read-only: recovery runs in memory and nothing is \
-      written, so they are safe on the journal of a running agent. They exit with status 2 \
-      when the file cannot be opened as a journal at all.
+      Without --file, dump, stat and verify ask the running agent (through its control \
+      socket) about its live journal: stat and verify are computed by the agent on the journal \
+      it holds; dump reads the file once the agent has made everything durable. With --file \
+      they open that journal read-only: recovery runs in memory and nothing is written, so they \
+      are safe on the journal of a running agent. They exit with status 2 when the file cannot \
+      be opened as a journal at all, 3 when the agent cannot be reached.
       """,
     subcommands: [JournalAppend.self, JournalDump.self, JournalStat.self, JournalVerify.self]
   )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOCore
+import OutpostControl
 import OutpostCore
 import OutpostWire
 import OutpostWireJSON

@@ -1,15 +1,15 @@
 /// JSON text for `--json` output, written by hand: one object per line, keys in the order they
-/// are added. Only what `outpostctl` prints is supported, so the output stays predictable for
+/// are added. Only what `outpostctl` and the control socket print is supported, so the output stays predictable for
 /// the admin scripts that parse it.
-struct JSONObject {
+public struct JSONObject: Sendable {
   private var text = "{"
   private var isEmpty = true
 
   /// An object with no members yet.
-  init() {}
+  public init() {}
 
   /// The object's JSON text.
-  var json: String { text + "}" }
+  public var json: String { text + "}" }
 
   private mutating func key(_ key: String) {
     if !isEmpty { text += "," }
@@ -19,44 +19,56 @@ struct JSONObject {
   }
 
   /// Adds an unsigned integer member, written exactly (no floating-point rounding).
-  mutating func add(_ name: String, _ value: UInt64) {
+  public mutating func add(_ name: String, _ value: UInt64) {
     key(name)
     text += String(value)
   }
 
   /// Adds a signed integer member.
-  mutating func add(_ name: String, _ value: Int64) {
+  public mutating func add(_ name: String, _ value: Int64) {
     key(name)
     text += String(value)
   }
 
   /// Adds an integer member, or `null` when `value` is nil.
-  mutating func add(_ name: String, _ value: UInt64?) {
+  public mutating func add(_ name: String, _ value: UInt64?) {
     key(name)
     text += value.map { String($0) } ?? "null"
   }
 
   /// Adds a `true`/`false` member.
-  mutating func add(_ name: String, _ value: Bool) {
+  public mutating func add(_ name: String, _ value: Bool) {
     key(name)
     text += value ? "true" : "false"
   }
 
   /// Adds a string member, escaped.
-  mutating func add(_ name: String, _ value: String) {
+  public mutating func add(_ name: String, _ value: String) {
     key(name)
     text += JSONObject.quoted(value)
   }
 
+  /// Adds a string member, or `null` when `value` is nil.
+  public mutating func add(_ name: String, _ value: String?) {
+    key(name)
+    text += value.map(JSONObject.quoted) ?? "null"
+  }
+
+  /// Adds a member whose value is already JSON text (a nested object rendered elsewhere).
+  public mutating func addRaw(_ name: String, _ json: String) {
+    key(name)
+    text += json
+  }
+
   /// Adds a nested object, or `null` when `value` is nil.
-  mutating func add(_ name: String, _ value: JSONObject?) {
+  public mutating func add(_ name: String, _ value: JSONObject?) {
     key(name)
     text += value?.json ?? "null"
   }
 
   /// `value` as a JSON string literal: quotes, backslashes and control characters escaped
   /// (RFC 8259, section 7); everything else passes through as UTF-8.
-  static func quoted(_ value: String) -> String {
+  public static func quoted(_ value: String) -> String {
     // Most values (hex bodies, kinds, paths) need no escaping at all.
     let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x7F }
     if plain { return "\"" + value + "\"" }

@@ -5,9 +5,9 @@
 #endif
 
 /// Wall-clock times as people read them, in UTC so that a dump reads the same on every box.
-enum UTCTime {
+public enum UTCTime {
   /// `ms` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-  static func iso8601(ms: Int64) -> String {
+  public static func iso8601(ms: Int64) -> String {
     // Floor division, so times before 1970 keep a millisecond part in 0..<1000.
     var seconds = ms / 1000
     var millis = ms % 1000
@@ -25,7 +25,7 @@ enum UTCTime {
   }
 
   /// `value` in decimal, zero-padded on the left to `width` digits.
-  static func padded(_ value: some BinaryInteger, width: Int) -> String {
+  public static func padded(_ value: some BinaryInteger, width: Int) -> String {
     let digits = String(value)
     return digits.count >= width
       ? digits : String(repeating: "0", count: width - digits.count) + digits

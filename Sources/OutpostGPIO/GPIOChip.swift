@@ -162,7 +162,8 @@ public final class GPIOChip: Sendable {
       let problem: GPIOError.Problem =
         switch error {
         case EBUSY:
-          .lineBusy(consumer: (try? lineInfo(offset)).map(\.consumer).flatMap { $0.isEmpty ? nil : $0 })
+          .lineBusy(
+            consumer: (try? lineInfo(offset)).map(\.consumer).flatMap { $0.isEmpty ? nil : $0 })
         case EINVAL, EOPNOTSUPP, GPIOError.kernelENOTSUPP: .settingsRefused(errno: error)
         case EACCES, EPERM: .permissionDenied
         default: .system(operation: "GPIO_V2_GET_LINE_IOCTL", errno: error)

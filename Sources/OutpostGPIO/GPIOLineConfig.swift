@@ -70,8 +70,7 @@ public struct GPIOLineConfig: Sendable, Hashable {
   public var outputValue: Bool?
 
   /// A config with exactly these flags and attributes.
-  public init(flags: GPIOLineFlags, debounceMicroseconds: UInt32? = nil, outputValue: Bool? = nil)
-  {
+  public init(flags: GPIOLineFlags, debounceMicroseconds: UInt32? = nil, outputValue: Bool? = nil) {
     self.flags = flags
     self.debounceMicroseconds = debounceMicroseconds
     self.outputValue = outputValue

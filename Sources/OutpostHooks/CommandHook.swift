@@ -66,7 +66,9 @@ struct CommandHook {
   private func spawn(_ executable: String) -> Result<(pid: pid_t, output: Int32), HookFailure> {
     spawnLock.withLock { _ in
       var pipeFDs: [Int32] = [-1, -1]
-      guard pipe(&pipeFDs) == 0 else { return .failure(.spawnFailed(executable: executable, errno: errno)) }
+      guard pipe(&pipeFDs) == 0 else {
+        return .failure(.spawnFailed(executable: executable, errno: errno))
+      }
       _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
       _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
 

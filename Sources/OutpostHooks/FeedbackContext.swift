@@ -52,9 +52,9 @@ public struct FeedbackContext: Sendable, Hashable {
     var result = ""
     var rest = template[...]
     while let open = rest.firstIndex(of: "{") {
-      result += rest[..<open]
       let afterOpen = rest.index(after: open)
       guard let close = rest[afterOpen...].firstIndex(of: "}") else { break }
+      result += rest[..<open]
       if let value = values[String(rest[afterOpen..<close])] {
         result += value
         rest = rest[rest.index(after: close)...]

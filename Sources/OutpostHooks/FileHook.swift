@@ -25,7 +25,9 @@ enum FileHook {
       done += n
     }
     // A file system may report a failed write only at close (NFS, a full disk).
-    guard close(fd) == 0 || errno == EINTR else { return .file(path: path, operation: "close", errno: errno) }
+    guard close(fd) == 0 || errno == EINTR else {
+      return .file(path: path, operation: "close", errno: errno)
+    }
     return nil
   }
 }

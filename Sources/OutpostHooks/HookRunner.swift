@@ -13,7 +13,8 @@ import OutpostGPIO
 /// to finish before the next moment's start awaits each call in turn.
 public actor HookRunner {
   /// The `PATH` commands get and are looked up in when named without a `/`.
-  public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  public static let defaultSearchPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
   private let logger: Logger
   private let searchPath: String

@@ -209,7 +209,7 @@ let package = Package(
     ),
     .testTarget(
       name: "OutpostSystemdTests",
-      dependencies: ["OutpostSystemd"],
+      dependencies: ["OutpostSystemd", "OutpostTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

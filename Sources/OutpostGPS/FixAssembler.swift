@@ -7,6 +7,11 @@ public struct GPSFix: Sendable, Hashable {
   /// The receiver's UTC time of the fix in ms since the Unix epoch, when a date has been seen
   /// (RMC carries it; GGA and GNS only the time of day).
   public var timeMs: Int64?
+
+  public init(position: Position, timeMs: Int64?) {
+    self.position = position
+    self.timeMs = timeMs
+  }
 }
 
 /// Splits a byte stream from a serial port or a log into lines, whatever arrives in whatever

@@ -1,4 +1,5 @@
 import Glibc
+import OutpostTestKit
 import Testing
 
 @testable import OutpostSystemd

@@ -1,5 +1,6 @@
 import Glibc
 import OutpostSystemd
+import OutpostTestKit
 import Testing
 
 extension ProcessEnvironmentTests {

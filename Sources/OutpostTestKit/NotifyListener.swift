@@ -1,23 +1,30 @@
 import Glibc
 
 /// A failure to set up a test fixture, with the call and errno that failed.
-struct FixtureError: Error, CustomStringConvertible {
-  var call: String
-  var errno: Int32
-  var description: String { "\(call) failed with errno \(errno)" }
+public struct FixtureError: Error, CustomStringConvertible {
+  public var call: String
+  public var errno: Int32
+
+  public init(call: String, errno: Int32) {
+    self.call = call
+    self.errno = errno
+  }
+
+  public var description: String { "\(call) failed with errno \(errno)" }
 }
 
 /// A Unix datagram socket standing in for systemd's notification socket: bind it, point
 /// `NOTIFY_SOCKET` at ``notifySocket``, and read what the notifier sent with ``receive()``.
-final class NotifyListener {
+/// Reads come from one test at a time (the descriptor is only read).
+public final class NotifyListener: @unchecked Sendable {
   /// The value for `NOTIFY_SOCKET`: the socket's path, or `@name` for an abstract socket.
-  let notifySocket: String
+  public let notifySocket: String
   private let descriptor: Int32
   private let directory: String?
 
   /// Binds a socket at a path in a fresh temporary directory, or, if `abstract`, to a random
   /// name in the abstract namespace.
-  init(abstract: Bool = false) throws {
+  public init(abstract: Bool = false) throws {
     let path: String
     let addressBytes: [UInt8]
     if abstract {
@@ -65,12 +72,12 @@ final class NotifyListener {
   }
 
   /// The next datagram as text, waiting up to five seconds; `nil` if none arrived.
-  func receive() -> String? {
+  public func receive() -> String? {
     receive(flags: 0)
   }
 
   /// The next datagram as text if one is already queued, without waiting.
-  func receiveIfQueued() -> String? {
+  public func receiveIfQueued() -> String? {
     receive(flags: Int32(MSG_DONTWAIT))
   }
 

@@ -1,0 +1,143 @@
+import OutpostCore
+import OutpostHooks
+import OutpostJournal
+import Testing
+
+@testable import OutpostAgent
+
+@Suite struct RecorderTests {
+  @Test func anSOSIsDurableWhenTheTriggerReturns() async throws {
+    let fixture = try await RecorderFixture()
+    let outcome = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(outcome.seq == 0)
+    #expect(outcome.alarm.progress == .recorded)
+    #expect(outcome.joined == false)
+    // No sync is outstanding: the SOS was synced before the trigger returned.
+    #expect(await fixture.allDurable())
+    let records = try await fixture.records()
+    #expect(records.count == 1)
+    #expect(records[0].0.priority == .alarm)
+    #expect(records[0].1 == .sos(presses: 1, position: nil))
+  }
+
+  @Test func pressesWithinTheWindowJoinTheIncidentAndAreCounted() async throws {
+    var settings = AlarmSettings()
+    settings.joinWindow = .seconds(60)
+    settings.recordInterval = .zero
+    let fixture = try await RecorderFixture(settings: settings)
+    let first = try await fixture.recorder.trigger(.help, source: "test")
+    fixture.clock.advance(ms: 10_000)
+    let second = try await fixture.recorder.trigger(.help, source: "test")
+    fixture.clock.advance(ms: 10_000)
+    let third = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(second.joined && third.joined)
+    #expect(second.alarm.incident == first.seq && third.alarm.incident == first.seq)
+    let bodies = try await fixture.records().map(\.1)
+    #expect(
+      bodies == [
+        .sos(presses: 1, position: nil), .sos(presses: 2, position: nil),
+        .sos(presses: 3, position: nil),
+      ])
+    // Past the window, a press opens a new incident.
+    fixture.clock.advance(ms: 61_000)
+    let fourth = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(!fourth.joined)
+    #expect(fourth.alarm.incident == fourth.seq)
+    #expect(fourth.alarm.presses == 1)
+  }
+
+  @Test func aFloodOfPressesWritesOneRecordPerIntervalWithTheCount() async throws {
+    var settings = AlarmSettings()
+    settings.recordInterval = .milliseconds(200)
+    let fixture = try await RecorderFixture(settings: settings)
+    _ = try await fixture.recorder.trigger(.help, source: "test")
+    for _ in 0..<50 {
+      let joined = try await fixture.recorder.trigger(.help, source: "flood")
+      #expect(joined.joined && joined.seq == nil)
+    }
+    // The real time passes in the recorder's timer; the fake monotonic clock must pass it too.
+    fixture.clock.advance(ms: 200)
+    let counted = try await eventually {
+      try await fixture.records().count == 2
+    }
+    #expect(counted)
+    let bodies = try await fixture.records().map(\.1)
+    #expect(bodies == [.sos(presses: 1, position: nil), .sos(presses: 51, position: nil)])
+  }
+
+  @Test func cancelIsItsOwnRecordAndCancelsTheIncident() async throws {
+    let fixture = try await RecorderFixture()
+    let sos = try await fixture.recorder.trigger(.help, source: "test")
+    let cancel = try await fixture.recorder.trigger(.cancel, source: "test")
+    #expect(cancel.alarm.kind == .sosCancel)
+    #expect(cancel.alarm.incident == sos.seq)
+    let status = try await fixture.recorder.status()
+    #expect(status.alarms.first { $0.seq == sos.seq }?.progress == .cancelled)
+    // The next press opens a new incident.
+    let again = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(!again.joined)
+    #expect(try await fixture.records().map(\.1)[1] == .sosCancel)
+  }
+
+  @Test func checkInsRecordWhoAndReportsTheirCategory() async throws {
+    let fixture = try await RecorderFixture()
+    _ = try await fixture.recorder.trigger(.checkIn(who: nil), source: "button")
+    _ = try await fixture.recorder.trigger(.checkIn(who: "CARD-0042"), source: "card")
+    _ = try await fixture.recorder.trigger(.report(.poaching), source: "test")
+    let bodies = try await fixture.records().map(\.1)
+    #expect(
+      bodies == [
+        .checkIn(who: nil, position: nil), .checkIn(who: "CARD-0042", position: nil),
+        .report(category: .poaching, note: nil, position: nil),
+      ])
+  }
+
+  @Test func alarmsCarryTheLatestFix() async throws {
+    let fixture = try await RecorderFixture()
+    let position = Position(latitudeE7: 433_000_000, longitudeE7: 1_120_000_000)
+    await fixture.recorder.fix(.init(position: position, timeMs: nil))
+    _ = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(try await fixture.records().map(\.1) == [.sos(presses: 1, position: position)])
+  }
+
+  @Test func gpsTimeMakesTheClockTrusted() async throws {
+    let fixture = try await RecorderFixture()
+    #expect(try await fixture.recorder.status().clockTrusted == false)
+    let position = Position(latitudeE7: 1, longitudeE7: 2)
+    await fixture.recorder.fix(.init(position: position, timeMs: 1_790_000_000_000))
+    fixture.clock.advance(ms: 1500)
+    _ = try await fixture.recorder.trigger(.help, source: "test")
+    let record = try await fixture.records()[0].0
+    #expect(record.time.clockTrusted)
+    #expect(record.time.wallMs == 1_790_000_001_500)
+  }
+
+  @Test func progressFollowsTheStationAndTheOfficer() async throws {
+    let fixture = try await RecorderFixture()
+    let changes = await fixture.recorder.changes()
+    let sos = try await fixture.recorder.trigger(.help, source: "test")
+    try await fixture.recorder.stationStored(sos.seq!...sos.seq!)
+    await fixture.recorder.officerAcknowledged(seq: sos.seq!, officer: "Bat", note: "on our way")
+    var moments: [FeedbackMoment] = []
+    for await change in changes {
+      if case .alarm(_, let moment) = change { moments.append(moment) }
+      if moments.count == 3 { break }
+    }
+    #expect(moments == [.recorded, .delivered, .acknowledged])
+    let status = try await fixture.recorder.status(freshJournal: true)
+    #expect(status.lastAlarm?.progress == .acknowledged)
+    #expect(status.lastAlarm?.acknowledgedBy == "Bat")
+    #expect(status.pendingRecords == 0)
+    #expect(status.statusLine.contains("last sos acknowledged"))
+  }
+
+  @Test func statusCountsPendingRecords() async throws {
+    let fixture = try await RecorderFixture()
+    _ = try await fixture.recorder.trigger(.help, source: "test")
+    try await fixture.recorder.routine(.sensorReading(sensor: "t", milliValue: 21_000))
+    let status = try await fixture.recorder.status()
+    #expect(status.pendingRecords == 2)
+    #expect(status.oldestPendingSeq == 0)
+    #expect(status.statusLine.hasPrefix("2 pending"))
+  }
+}

@@ -1,2 +1,136 @@
+import Glibc
+import OutpostCore
+import OutpostJournal
 import OutpostTestKit
 import Testing
+
+/// The real daemon and the real `outpostctl`, as an administrator runs them.
+@Suite(.timeLimit(.minutes(2))) struct OutpostdTests {
+  @Test func readyStatusTriggersAndAStoppingShutdownOverTheNotifySocket() throws {
+    let daemon = try Daemon(config: Daemon.minimalConfig)
+    let ready = daemon.waitForNotification(containing: "READY=1")
+    #expect(ready != nil, "no READY=1; log:\n\(daemon.log)")
+    #expect(
+      ready?.contains("STATUS=1 pending (oldest 0s); link unknown; no alarm") == true,
+      "\(ready ?? "")")
+
+    let sos = try daemon.outpostctl(["sos"])
+    #expect(sos.ending == .exited(0), "\(sos.errorOutput)")
+    #expect(sos.output == "recorded: sos seq 1, incident 1, 1 press\n")
+    let again = try daemon.outpostctl(["sos"])
+    #expect(again.output.hasPrefix("joined: sos seq 1, incident 1, 2 presses"))
+    let checkIn = try daemon.outpostctl(["checkin", "--who", "CARD-7"])
+    #expect(checkIn.output == "recorded: check-in seq 2\n")
+    let report = try daemon.outpostctl(["report", "poaching", "--json"])
+    let reply = JSONValue(parsing: report.lines.first ?? "")
+    #expect(reply?["event"]?.string == "recorded")
+    #expect(reply?["kind"]?.string == "report")
+    let cancel = try daemon.outpostctl(["cancel"])
+    #expect(cancel.output == "recorded: sos-cancel seq 4, incident 1\n")
+    let status = daemon.waitForNotification(containing: "last sos-cancel recorded")
+    #expect(status?.contains("STATUS=5 pending") == true, "\(daemon.notifications)")
+
+    let json = try daemon.outpostctl(["status", "--json"])
+    let object = JSONValue(parsing: json.output.trimmingSuffix())
+    #expect(object?["device"]?.string == "test-box")
+    #expect(object?["pending"]?.uint64 == 5)
+    #expect(object?["last_alarm"]?["kind"]?.string == "sos-cancel")
+    #expect(object?["last_alarm"]?["progress"]?.string == "recorded")
+    #expect(object?["journal"]?["records"]?.uint64 == 5)
+    #expect(object?["link"]?.string == "unknown")
+
+    let stat = try daemon.outpostctl(["journal", "stat", "--json"])
+    #expect(JSONValue(parsing: stat.output.trimmingSuffix())?["pending"]?.uint64 == 5)
+    let dump = try daemon.outpostctl(["journal", "dump", "--json"])
+    #expect(dump.lines.count == 5)
+    let verify = try daemon.outpostctl(["journal", "verify"])
+    #expect(verify.ending == .exited(0))
+    #expect(verify.output.contains("clean: 5 records"))
+
+    #expect(daemon.stop() == .exited(0), "\(daemon.log)")
+    #expect(daemon.waitForNotification(containing: "STOPPING=1", seconds: 5) != nil)
+    #expect(daemon.log.contains("journal flushed and closed"))
+    // The journal the daemon closed holds the five records (the box-health record written at
+    // start-up first), all intact.
+    let file = try runChild(
+      try ProductBinary.path("outpostctl"),
+      ["journal", "verify", "--file", daemon.stateDirectory + "/journal"])
+    #expect(file.output.contains("clean: 5 records"))
+  }
+
+  @Test func badRequestsAreRefusedClearly() throws {
+    let daemon = try Daemon(config: Daemon.minimalConfig)
+    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+    let unknown = try daemon.outpostctl(["report", "fishing"])
+    #expect(unknown.ending == .exited(64))
+    #expect(unknown.errorOutput.contains("unknown category \"fishing\""))
+    let wait = try daemon.outpostctl(["sos", "--wait", "delivered", "--timeout", "1"])
+    // Recorded, then no station (the uplink comes with the next issue): the wait times out.
+    #expect(wait.ending == .exited(4))
+    #expect(wait.lines.first == "recorded: sos seq 1, incident 1, 1 press")
+    #expect(wait.lines.last?.hasPrefix("timeout: not delivered") == true)
+    let noDaemon = try daemon.outpostctlRaw(["status", "--run-dir", daemon.directory.file("none")])
+    #expect(noDaemon.ending == .exited(3))
+    #expect(noDaemon.errorOutput.contains("is outpostd running?"))
+    #expect(daemon.stop() == .exited(0))
+  }
+
+  @Test func anSOSReportedRecordedSurvivesKill9() throws {
+    for round in 0..<3 {
+      let daemon = try Daemon(config: Daemon.minimalConfig)
+      #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+      let sos = try daemon.outpostctl(["sos"])
+      #expect(sos.output.hasPrefix("recorded: sos"), "round \(round): \(sos.errorOutput)")
+      daemon.process.signal(SIGKILL)
+      #expect(daemon.process.wait() == .signalled(SIGKILL))
+      let dump = try runChild(
+        try ProductBinary.path("outpostctl"),
+        ["journal", "dump", "--json", "--file", daemon.stateDirectory + "/journal"])
+      // The box-health record of start-up, then the SOS.
+      #expect(dump.lines.count == 2)
+      #expect(JSONValue(parsing: dump.lines.last ?? "")?["kind"]?.string == "sos")
+    }
+  }
+
+  @Test func checkConfigNamesTheKeyAndLineAndExits78() throws {
+    let directory = TemporaryDirectory("check")
+    let config = directory.file("agent.toml")
+    try FileBytes.write(Array("[journal]\nsize = 1048576\ngroup_commit = 5\n".utf8), to: config)
+    let bad = try runChild(
+      try ProductBinary.path("outpostd"), ["--config", config, "--check-config"])
+    #expect(bad.ending == .exited(78))
+    #expect(
+      bad.errorOutput.contains(
+        "\(config):3: journal.group_commit: unknown key; valid keys here: group_commit_ms, path, size"
+      ), "\(bad.errorOutput)")
+    try FileBytes.write(Array("[journal]\nsize = 1048576\n".utf8), to: config)
+    let good = try runChild(
+      try ProductBinary.path("outpostd"), ["--config", config, "--check-config"])
+    #expect(good.ending == .exited(0))
+    #expect(good.lines.first == "\(config): OK")
+    let missing = try runChild(
+      try ProductBinary.path("outpostd"),
+      ["--config", directory.file("nope.toml"), "--check-config"])
+    #expect(missing.ending == .exited(78))
+  }
+
+  @Test func theWatchdogIsPingedWhileTheAgentMakesProgress() throws {
+    let daemon = try Daemon(
+      config: Daemon.minimalConfig, environment: ["WATCHDOG_USEC": "400000"])
+    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+    var pings = 0
+    for _ in 0..<3 where daemon.waitForNotification(containing: "WATCHDOG=1", seconds: 5) != nil {
+      pings += 1
+      daemon.clearNotifications()
+    }
+    #expect(pings == 3)
+    #expect(daemon.stop() == .exited(0))
+  }
+}
+
+extension String {
+  /// Without the final newline.
+  func trimmingSuffix() -> String {
+    hasSuffix("\n") ? String(dropLast()) : self
+  }
+}

@@ -94,10 +94,12 @@ struct HealthSource: FieldSource {
 
   var name: String { "health" }
 
+  /// The first record is written at start-up, before the source reports in, so a box announces
+  /// itself (and its first record number is the same on every start).
   func run(firstAttempt: @escaping @Sendable () -> Void) async throws {
-    firstAttempt()
     await cancelWhenGracefulShutdownIgnoringErrors { [self] in
       var failures = FailureLog()
+      var announced = false
       while !Task.isCancelled {
         do {
           try await recorder.routine(.boxHealth(try await health(failures: &failures)))
@@ -105,6 +107,10 @@ struct HealthSource: FieldSource {
           return
         } catch {
           failures.failed("\(error)", source: name, logger: logger)
+        }
+        if !announced {
+          announced = true
+          firstAttempt()
         }
         do {
           try await Task.sleep(for: settings.interval)

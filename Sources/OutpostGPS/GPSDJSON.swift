@@ -102,9 +102,15 @@ struct GPSDJSONParser {
     }
   }
 
+  /// `true`, `false` or `null`. A mismatch is reported where the word starts: as that word
+  /// when two letters of it matched (`tru`), else as no value at all (`not json`).
   private mutating func literal(_ word: String) throws(GPSDJSONSyntaxError) {
-    for byte in word.utf8 {
-      guard current == byte else { throw fail("expected \(word)") }
+    let start = index
+    for (matched, byte) in word.utf8.enumerated() {
+      guard current == byte else {
+        let reason = matched >= 2 ? "expected \(word)" : "expected a value"
+        throw GPSDJSONSyntaxError(offset: start, reason: reason)
+      }
       index += 1
     }
   }

@@ -201,7 +201,7 @@ let package = Package(
       name: "OutpostAgentTests",
       dependencies: [
         "OutpostAgent", "OutpostCore", "OutpostJournal", "OutpostControl", "OutpostConfig",
-        "OutpostGPS", "OutpostInput", "OutpostHooks", "OutpostTestKit",
+        "OutpostGPS", "OutpostInput", "OutpostHooks", "OutpostSystemd", "OutpostTestKit",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],

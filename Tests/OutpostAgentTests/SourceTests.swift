@@ -51,6 +51,35 @@ import Testing
     }
   }
 
+  @Test func aFloodOfPressesOnAnInputDeviceBecomesOneIncidentWithItsCount() async throws {
+    let fixture = try await RecorderFixture()
+    let fifo = FIFOWriter(path: fixture.directory.file("event-flood"))
+    var settings = InputDeviceSettings(device: fifo.path)
+    settings.keys = [59: .help]
+    let source = InputDeviceSource(
+      settings: settings, recorder: fixture.recorder,
+      eventLoops: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
+    let task = Task { try await source.run(firstAttempt: {}) }
+    defer { task.cancel() }
+    #expect(await fifo.connect())
+    // 500 clean presses 80 ms apart by their kernel timestamps (the last one now), written as
+    // fast as the FIFO takes them.
+    let t = nowMs() - 500 * 80
+    var bytes: [UInt8] = []
+    for press in 0..<500 {
+      let at = t + Int64(press) * 80
+      bytes += keyEvent(59, down: true, atMs: at) + keyEvent(59, down: false, atMs: at + 35)
+    }
+    fifo.write(bytes)
+    // One SOS at once; the rest are joined and counted into one record at the end of the
+    // record interval (5 s): never 500 alarm records that could never be overwritten.
+    let counted = try await eventually(seconds: 20) {
+      try await fixture.records().map(\.1).contains(.sos(presses: 500, position: nil))
+    }
+    #expect(counted)
+    #expect(try await fixture.records().count == 2)
+  }
+
   @Test func anUnpluggedInputDeviceIsReopenedWhenItComesBack() async throws {
     let fixture = try await RecorderFixture()
     let fifo = FIFOWriter(path: fixture.directory.file("event1"))

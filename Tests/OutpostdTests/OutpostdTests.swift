@@ -134,3 +134,57 @@ extension String {
     hasSuffix("\n") ? String(dropLast()) : self
   }
 }
+
+/// Talks to the control socket directly, as a broken or hostile client would.
+func rawControlExchange(socketPath: String, send bytes: [UInt8]) throws -> String {
+  let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+  guard fd >= 0 else { throw FixtureError(call: "socket", errno: errno) }
+  defer { close(fd) }
+  var address = sockaddr_un()
+  address.sun_family = sa_family_t(AF_UNIX)
+  withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socketPath.utf8) + [0]) }
+  let connected = withUnsafePointer(to: &address) { pointer in
+    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+    }
+  }
+  guard connected == 0 else { throw FixtureError(call: "connect", errno: errno) }
+  var timeout = timeval(tv_sec: 10, tv_usec: 0)
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+  _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+  shutdown(fd, Int32(SHUT_WR))
+  var received: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 4096)
+  while true {
+    let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    if n <= 0 { break }
+    received += chunk[0..<n]
+  }
+  return String(decoding: received, as: UTF8.self)
+}
+
+@Suite(.timeLimit(.minutes(2))) struct ControlSocketTests {
+  @Test func garbageAndOversizeRequestsGetClearErrorsAndHarmNothing() throws {
+    let daemon = try Daemon(config: Daemon.minimalConfig)
+    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+    let socketPath = daemon.runDirectory + "/control.sock"
+    var info = stat()
+    #expect(stat(socketPath, &info) == 0)
+    // Only the owner and the group may use the socket.
+    #expect(info.st_mode & 0o777 == 0o660)
+
+    let garbage = try rawControlExchange(socketPath: socketPath, send: Array("hello?\n".utf8))
+    #expect(garbage.contains("\"event\":\"error\""))
+    #expect(garbage.contains("not a valid JSON request"))
+    let unknown = try rawControlExchange(
+      socketPath: socketPath, send: Array("{\"command\":\"format-disk\"}\n".utf8))
+    #expect(unknown.contains("unknown command \\\"format-disk\\\""))
+    let oversize = try rawControlExchange(
+      socketPath: socketPath, send: Array(repeating: UInt8(ascii: "x"), count: 100_000))
+    #expect(!oversize.contains("recorded"))
+    // The agent still answers and has recorded nothing but its start-up health record.
+    let status = try daemon.outpostctl(["status", "--json"])
+    #expect(JSONValue(parsing: status.output.trimmingSuffix())?["pending"]?.uint64 == 1)
+    #expect(daemon.stop() == .exited(0))
+  }
+}

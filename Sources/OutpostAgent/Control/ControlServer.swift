@@ -36,6 +36,8 @@ public struct ControlServer: Service {
     try Self.makeDirectory(containing: path)
     let server = try await ServerBootstrap(group: eventLoops)
       .serverChannelOption(.backlog, value: 16)
+      // A client that shuts down its sending side after the request still gets its replies.
+      .childChannelOption(.allowRemoteHalfClosure, value: true)
       .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(

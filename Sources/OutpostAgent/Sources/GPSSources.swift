@@ -165,6 +165,8 @@ struct GPSDSource: FieldSource {
                 rejected: reader.rejectedLines, last: reader.lastRejection.map { "\($0)" },
                 source: name, logger: logger)
             }
+            // The last epoch's fix is complete when gpsd goes away.
+            if let fix = reader.finish() { await sink.take(fix) }
           }
           reason = "gpsd closed the connection (restarting?)"
         } catch is CancellationError {

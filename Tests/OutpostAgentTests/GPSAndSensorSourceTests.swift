@@ -160,3 +160,30 @@ final class PseudoTerminal: @unchecked Sendable {
         == 1650)
   }
 }
+
+@Suite struct HealthSourceTests {
+  @Test func boxHealthReadsSupplyAndBatteryAsPowerSupplyFilesHoldThem() async throws {
+    let fixture = try await RecorderFixture()
+    // /sys/class/power_supply/…/voltage_now is in µV; capacity in percent.
+    let voltage = fixture.directory.file("voltage_now")
+    let capacity = fixture.directory.file("capacity")
+    try FileBytes.write(Array("12345000\n".utf8), to: voltage)
+    try FileBytes.write(Array("87\n".utf8), to: capacity)
+    var settings = HealthSettings()
+    settings.supplyPath = voltage
+    settings.supplyDivisor = 1000
+    settings.batteryPath = capacity
+    let source = HealthSource(settings: settings, recorder: fixture.recorder, logger: quietLogger)
+    var failures = FailureLog()
+    let health = try await source.health(failures: &failures)
+    #expect(health.supplyMillivolts == 12_345)
+    #expect(health.batteryPercent == 87)
+    #expect(health.link == .unknown)
+    #expect(health.uptimeSeconds == 5)
+    // A battery file that vanished is left out, not fatal.
+    unlink(capacity)
+    let without = try await source.health(failures: &failures)
+    #expect(without.batteryPercent == nil)
+    #expect(without.supplyMillivolts == 12_345)
+  }
+}

@@ -141,3 +141,22 @@ import Testing
     #expect(status.statusLine.hasPrefix("2 pending"))
   }
 }
+
+@Suite struct BoxClockTests {
+  @Test func gpsTimeFarFromAnNTPClockIsNotTrusted() {
+    let fake = FakeClock()
+    let synced = BoxClock(
+      boot: 1, read: { ClockReading(wallMs: 1_790_000_000_000, sinceBootMs: 10) },
+      kernelSynchronised: { true })
+    // 1024 weeks later: the week-rollover bug.
+    let rolled: Int64 = 1_790_000_000_000 + 1024 * 7 * 86_400_000
+    #expect(synced.gpsTime(rolled) == .disagreesWithNTP(differenceMs: 1024 * 7 * 86_400_000))
+    #expect(synced.now().wallMs == 1_790_000_000_000)
+    #expect(synced.gpsTime(1_790_000_000_500) == .first)
+    #expect(synced.now().wallMs == 1_790_000_000_500)
+    // Without NTP there is nothing to compare with: GPS is the best time there is.
+    let unsynced = fake.boxClock()
+    #expect(unsynced.gpsTime(rolled) == .first)
+    #expect(unsynced.now().clockTrusted)
+  }
+}

@@ -57,16 +57,29 @@ public final class BoxClock: Sendable {
   /// Monotonic ms since boot, for timers.
   public func sinceBootMs() -> UInt64 { read().sinceBootMs }
 
+  /// What a GPS time did to the clock.
+  public enum GPSTimeVerdict: Sendable, Hashable {
+    /// The first GPS time of this boot: times are trusted from now on.
+    case first
+    /// A later GPS time: the anchor moved to it.
+    case updated
+    /// NTP keeps the clock and GPS disagrees with it by more than a day (a receiver with the
+    /// GPS week-rollover bug): the GPS time was not used.
+    case disagreesWithNTP(differenceMs: Int64)
+  }
+
   /// GPS says it is `gpsTimeMs` now (the fix just arrived): from here on, times are trusted.
-  ///
-  /// - Returns: true when this was the first GPS time of this boot.
   @discardableResult
-  public func gpsTime(_ gpsTimeMs: Int64) -> Bool {
+  public func gpsTime(_ gpsTimeMs: Int64) -> GPSTimeVerdict {
     let reading = read()
+    let difference = gpsTimeMs &- reading.wallMs
+    if difference.magnitude > 86_400_000, kernelSynchronised() {
+      return .disagreesWithNTP(differenceMs: difference)
+    }
     return anchor.withLock { current in
       let first = current == nil
       current = TimeAnchor(boot: boot, sinceBootMs: reading.sinceBootMs, wallMs: gpsTimeMs)
-      return first
+      return first ? .first : .updated
     }
   }
 

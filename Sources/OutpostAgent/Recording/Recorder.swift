@@ -36,6 +36,7 @@ public actor Recorder {
   /// Progress made by appends, for the watchdog.
   public private(set) var appends: UInt64 = 0
   private var routineFailures = 0
+  private var gpsDisagreementLogged = false
 
   /// - Parameters:
   ///   - writer: the journal's writer (the journal is open and recovered).
@@ -177,9 +178,20 @@ public actor Recorder {
   /// A new fix: kept for the next alarm, and its time anchors the clock.
   public func fix(_ fix: GPSFix) {
     latestFix = (fix, clock.sinceBootMs())
-    if let timeMs = fix.timeMs, clock.gpsTime(timeMs) {
+    guard let timeMs = fix.timeMs else { return }
+    switch clock.gpsTime(timeMs) {
+    case .first:
       logger.notice("GPS time seen: the wall clock is trusted from now on")
       publish(.clock)
+    case .updated:
+      gpsDisagreementLogged = false
+    case .disagreesWithNTP(let difference):
+      if !gpsDisagreementLogged {
+        gpsDisagreementLogged = true
+        logger.warning(
+          "GPS time is \(difference / 1000) s off the NTP-synchronised clock; keeping NTP time (a receiver with the week-rollover bug?)"
+        )
+      }
     }
   }
 

@@ -32,12 +32,32 @@ public actor JournalWriter {
   ///
   /// - Throws: ``JournalError`` from the append or from the sync that was to make it durable.
   public func append(_ entry: JournalEntry) async throws -> UInt64 {
+    let seq = try appendNow(entry)
+    if entry.priority != .alarm { try await waitUntilDurable() }
+    return seq
+  }
+
+  /// Appends a record at once and returns its sequence number; an alarm is synced first, any
+  /// other record is durable only after the next group commit, which ``waitUntilDurable()``
+  /// waits for. Lets a caller number records in order without holding its own lock across the
+  /// group-commit delay.
+  ///
+  /// - Throws: ``JournalError`` from the append, or from the sync of an alarm.
+  public func appendNow(_ entry: JournalEntry) throws -> UInt64 {
     if entry.priority == .alarm {
       let seq = try journal.append(entry, durable: true)
       resumeWaiters(with: nil)
       return seq
     }
-    let seq = try journal.append(entry, durable: false)
+    return try journal.append(entry, durable: false)
+  }
+
+  /// Returns once every record appended so far is durable: at once when nothing waits for a
+  /// sync, else with the group commit that the first waiter started.
+  ///
+  /// - Throws: ``JournalError`` from that sync.
+  public func waitUntilDurable() async throws {
+    guard journal.hasUnsyncedRecords else { return }
     try await withCheckedThrowingContinuation {
       (continuation: CheckedContinuation<Void, any Error>) in
       waiters.append(continuation)
@@ -51,7 +71,6 @@ public actor JournalWriter {
         }
       }
     }
-    return seq
   }
 
   /// Syncs now and releases every waiting append.

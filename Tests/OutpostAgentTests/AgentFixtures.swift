@@ -63,8 +63,10 @@ let quietLogger: Logger = {
   return logger
 }()
 
-/// Waits until `condition` holds, polling every 10 ms, for at most `seconds`.
-func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Waits until `condition` holds, polling every 10 ms, for at most `seconds`. The limit is
+/// generous: on a 2-core machine other suites' blocking tests can hold the threads tasks run on
+/// for several seconds, and a condition that holds is seen at once anyway.
+func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
   let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
   while ContinuousClock.now < deadline {
     if try await condition() { return true }

@@ -57,7 +57,7 @@ import Testing
     }
     // The real time passes in the recorder's timer; the fake monotonic clock must pass it too.
     fixture.clock.advance(ms: 200)
-    let counted = try await eventually {
+    let counted = try await eventually(seconds: 60) {
       try await fixture.records().count == 2
     }
     #expect(counted)

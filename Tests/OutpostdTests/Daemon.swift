@@ -1,5 +1,6 @@
 import Glibc
 import OutpostTestKit
+import Synchronization
 
 /// A real `outpostd` started by a test: its own state and run directories, its own
 /// `NOTIFY_SOCKET`, logs to a file.
@@ -7,8 +8,12 @@ final class Daemon: @unchecked Sendable {
   let directory = TemporaryDirectory("outpostd")
   let notify: NotifyListener
   let process: ChildProcess
-  /// Every notification received so far, in order.
-  private(set) var notifications: [String] = []
+  /// Every notification received so far, in order. A thread keeps reading the socket, as
+  /// systemd does: a datagram socket nobody reads fills up, and the daemon's next `sd_notify`
+  /// would then block.
+  private let received = NotificationLog()
+
+  var notifications: [String] { received.messages.withLock { $0 } }
 
   var stateDirectory: String { directory.file("state") }
   var runDirectory: String { directory.file("run") }
@@ -26,6 +31,19 @@ final class Daemon: @unchecked Sendable {
         "--config", directory.file("agent.toml"), "--state-dir", directory.file("state"),
         "--run-dir", directory.file("run"),
       ], errorPath: directory.file("outpostd.log"), environment: variables)
+    let notify = notify
+    let received = received
+    Task.detached {
+      _ = try? await onOwnThread {
+        while received.draining.load(ordering: .relaxed) {
+          if let message = notify.receive() { received.messages.withLock { $0.append(message) } }
+        }
+      }
+    }
+  }
+
+  deinit {
+    received.draining.store(false, ordering: .relaxed)
   }
 
   /// A minimal configuration: a 1 MiB journal, the control socket for our own group.
@@ -42,39 +60,58 @@ final class Daemon: @unchecked Sendable {
 
   /// Waits for a notification containing `text`; returns it, or nil after `seconds`.
   @discardableResult
-  func waitForNotification(containing text: String, seconds: Int = 20) -> String? {
-    if let seen = notifications.first(where: { $0.contains(text) }) { return seen }
+  func waitForNotification(containing text: String, seconds: Int = 20) async -> String? {
+    try? await onOwnThread { self.blockingWaitForNotification(containing: text, seconds: seconds) }
+      ?? nil
+  }
+
+  private func blockingWaitForNotification(containing text: String, seconds: Int) -> String? {
     let deadline = monotonicMs() + UInt64(seconds) * 1000
-    while monotonicMs() < deadline {
-      guard let message = notify.receive() else { continue }
-      notifications.append(message)
-      if message.contains(text) { return message }
-    }
+    repeat {
+      if let seen = notifications.first(where: { $0.contains(text) }) { return seen }
+      usleep(10_000)
+    } while monotonicMs() < deadline
     return nil
   }
 
   /// Forgets the notifications seen so far.
   func clearNotifications() {
-    notifications.removeAll()
+    received.messages.withLock { $0.removeAll() }
   }
 
   /// Runs outpostctl against this daemon's control socket.
-  func outpostctl(_ arguments: [String]) throws -> ChildResult {
-    try runChild(try ProductBinary.path("outpostctl"), arguments + ["--run-dir", runDirectory])
+  func outpostctl(_ arguments: [String]) async throws -> ChildResult {
+    let all = arguments + ["--run-dir", runDirectory]
+    return try await onOwnThread { try runChild(try ProductBinary.path("outpostctl"), all) }
   }
 
   /// outpostctl without the run directory appended (for commands where it goes elsewhere).
-  func outpostctlRaw(_ arguments: [String]) throws -> ChildResult {
-    try runChild(try ProductBinary.path("outpostctl"), arguments)
+  func outpostctlRaw(_ arguments: [String]) async throws -> ChildResult {
+    try await onOwnThread { try runChild(try ProductBinary.path("outpostctl"), arguments) }
   }
 
   /// The daemon's log so far.
   var log: String { (try? FileBytes.readText(logPath)) ?? "" }
 
   /// Sends SIGTERM and waits for the exit.
-  func stop() -> ChildProcess.Ending {
+  func stop() async -> ChildProcess.Ending {
     process.signal(SIGTERM)
-    _ = process.read(until: monotonicMs() + 20_000)
-    return process.wait()
+    return
+      (try? await onOwnThread {
+        _ = self.process.read(until: monotonicMs() + 20_000)
+        return self.process.wait()
+      }) ?? .exited(-1)
   }
+
+  /// Kills the daemon with `signal` and reaps it.
+  func kill(_ signal: Int32) async -> ChildProcess.Ending {
+    process.signal(signal)
+    return (try? await onOwnThread { self.process.wait() }) ?? .exited(-1)
+  }
+}
+
+/// The notifications a daemon sent, and whether to keep reading them.
+final class NotificationLog: Sendable {
+  let messages = Mutex<[String]>([])
+  let draining = Atomic<Bool>(true)
 }

@@ -6,31 +6,31 @@ import Testing
 
 /// The real daemon and the real `outpostctl`, as an administrator runs them.
 @Suite(.timeLimit(.minutes(2))) struct OutpostdTests {
-  @Test func readyStatusTriggersAndAStoppingShutdownOverTheNotifySocket() throws {
+  @Test func readyStatusTriggersAndAStoppingShutdownOverTheNotifySocket() async throws {
     let daemon = try Daemon(config: Daemon.minimalConfig)
-    let ready = daemon.waitForNotification(containing: "READY=1")
+    let ready = await daemon.waitForNotification(containing: "READY=1")
     #expect(ready != nil, "no READY=1; log:\n\(daemon.log)")
     #expect(
       ready?.contains("STATUS=1 pending (oldest 0s); link unknown; no alarm") == true,
       "\(ready ?? "")")
 
-    let sos = try daemon.outpostctl(["sos"])
+    let sos = try await daemon.outpostctl(["sos"])
     #expect(sos.ending == .exited(0), "\(sos.errorOutput)")
     #expect(sos.output == "recorded: sos seq 1, incident 1, 1 press\n")
-    let again = try daemon.outpostctl(["sos"])
+    let again = try await daemon.outpostctl(["sos"])
     #expect(again.output.hasPrefix("joined: sos seq 1, incident 1, 2 presses"))
-    let checkIn = try daemon.outpostctl(["checkin", "--who", "CARD-7"])
+    let checkIn = try await daemon.outpostctl(["checkin", "--who", "CARD-7"])
     #expect(checkIn.output == "recorded: check-in seq 2\n")
-    let report = try daemon.outpostctl(["report", "poaching", "--json"])
+    let report = try await daemon.outpostctl(["report", "poaching", "--json"])
     let reply = JSONValue(parsing: report.lines.first ?? "")
     #expect(reply?["event"]?.string == "recorded")
     #expect(reply?["kind"]?.string == "report")
-    let cancel = try daemon.outpostctl(["cancel"])
+    let cancel = try await daemon.outpostctl(["cancel"])
     #expect(cancel.output == "recorded: sos-cancel seq 4, incident 1\n")
-    let status = daemon.waitForNotification(containing: "last sos-cancel recorded")
+    let status = await daemon.waitForNotification(containing: "last sos-cancel recorded")
     #expect(status?.contains("STATUS=5 pending") == true, "\(daemon.notifications)")
 
-    let json = try daemon.outpostctl(["status", "--json"])
+    let json = try await daemon.outpostctl(["status", "--json"])
     let object = JSONValue(parsing: json.output.trimmingSuffix())
     #expect(object?["device"]?.string == "test-box")
     #expect(object?["pending"]?.uint64 == 5)
@@ -39,51 +39,52 @@ import Testing
     #expect(object?["journal"]?["records"]?.uint64 == 5)
     #expect(object?["link"]?.string == "unknown")
 
-    let stat = try daemon.outpostctl(["journal", "stat", "--json"])
+    let stat = try await daemon.outpostctl(["journal", "stat", "--json"])
     #expect(JSONValue(parsing: stat.output.trimmingSuffix())?["pending"]?.uint64 == 5)
-    let dump = try daemon.outpostctl(["journal", "dump", "--json"])
+    let dump = try await daemon.outpostctl(["journal", "dump", "--json"])
     #expect(dump.lines.count == 5)
-    let verify = try daemon.outpostctl(["journal", "verify"])
+    let verify = try await daemon.outpostctl(["journal", "verify"])
     #expect(verify.ending == .exited(0))
     #expect(verify.output.contains("clean: 5 records"))
 
-    #expect(daemon.stop() == .exited(0), "\(daemon.log)")
-    #expect(daemon.waitForNotification(containing: "STOPPING=1", seconds: 5) != nil)
+    #expect(await daemon.stop() == .exited(0), "\(daemon.log)")
+    #expect(await daemon.waitForNotification(containing: "STOPPING=1", seconds: 5) != nil)
     #expect(daemon.log.contains("journal flushed and closed"))
     // The journal the daemon closed holds the five records (the box-health record written at
     // start-up first), all intact.
-    let file = try runChild(
+    let file = try await runChildOffPool(
       try ProductBinary.path("outpostctl"),
       ["journal", "verify", "--file", daemon.stateDirectory + "/journal"])
     #expect(file.output.contains("clean: 5 records"))
   }
 
-  @Test func badRequestsAreRefusedClearly() throws {
+  @Test func badRequestsAreRefusedClearly() async throws {
     let daemon = try Daemon(config: Daemon.minimalConfig)
-    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
-    let unknown = try daemon.outpostctl(["report", "fishing"])
+    #expect(await daemon.waitForNotification(containing: "READY=1") != nil)
+    let unknown = try await daemon.outpostctl(["report", "fishing"])
     #expect(unknown.ending == .exited(64))
     #expect(unknown.errorOutput.contains("unknown category \"fishing\""))
-    let wait = try daemon.outpostctl(["sos", "--wait", "delivered", "--timeout", "1"])
+    let wait = try await daemon.outpostctl(["sos", "--wait", "delivered", "--timeout", "1"])
     // Recorded, then no station (the uplink comes with the next issue): the wait times out.
     #expect(wait.ending == .exited(4))
     #expect(wait.lines.first == "recorded: sos seq 1, incident 1, 1 press")
     #expect(wait.lines.last?.hasPrefix("timeout: not delivered") == true)
-    let noDaemon = try daemon.outpostctlRaw(["status", "--run-dir", daemon.directory.file("none")])
+    let noDaemon = try await daemon.outpostctlRaw([
+      "status", "--run-dir", daemon.directory.file("none"),
+    ])
     #expect(noDaemon.ending == .exited(3))
     #expect(noDaemon.errorOutput.contains("is outpostd running?"))
-    #expect(daemon.stop() == .exited(0))
+    #expect(await daemon.stop() == .exited(0))
   }
 
-  @Test func anSOSReportedRecordedSurvivesKill9() throws {
+  @Test func anSOSReportedRecordedSurvivesKill9() async throws {
     for round in 0..<3 {
       let daemon = try Daemon(config: Daemon.minimalConfig)
-      #expect(daemon.waitForNotification(containing: "READY=1") != nil)
-      let sos = try daemon.outpostctl(["sos"])
+      #expect(await daemon.waitForNotification(containing: "READY=1") != nil)
+      let sos = try await daemon.outpostctl(["sos"])
       #expect(sos.output.hasPrefix("recorded: sos"), "round \(round): \(sos.errorOutput)")
-      daemon.process.signal(SIGKILL)
-      #expect(daemon.process.wait() == .signalled(SIGKILL))
-      let dump = try runChild(
+      #expect(await daemon.kill(SIGKILL) == .signalled(SIGKILL))
+      let dump = try await runChildOffPool(
         try ProductBinary.path("outpostctl"),
         ["journal", "dump", "--json", "--file", daemon.stateDirectory + "/journal"])
       // The box-health record of start-up, then the SOS.
@@ -92,11 +93,11 @@ import Testing
     }
   }
 
-  @Test func checkConfigNamesTheKeyAndLineAndExits78() throws {
+  @Test func checkConfigNamesTheKeyAndLineAndExits78() async throws {
     let directory = TemporaryDirectory("check")
     let config = directory.file("agent.toml")
     try FileBytes.write(Array("[journal]\nsize = 1048576\ngroup_commit = 5\n".utf8), to: config)
-    let bad = try runChild(
+    let bad = try await runChildOffPool(
       try ProductBinary.path("outpostd"), ["--config", config, "--check-config"])
     #expect(bad.ending == .exited(78))
     #expect(
@@ -104,27 +105,30 @@ import Testing
         "\(config):3: journal.group_commit: unknown key; valid keys here: group_commit_ms, path, size"
       ), "\(bad.errorOutput)")
     try FileBytes.write(Array("[journal]\nsize = 1048576\n".utf8), to: config)
-    let good = try runChild(
+    let good = try await runChildOffPool(
       try ProductBinary.path("outpostd"), ["--config", config, "--check-config"])
     #expect(good.ending == .exited(0))
     #expect(good.lines.first == "\(config): OK")
-    let missing = try runChild(
+    let missing = try await runChildOffPool(
       try ProductBinary.path("outpostd"),
       ["--config", directory.file("nope.toml"), "--check-config"])
     #expect(missing.ending == .exited(78))
   }
 
-  @Test func theWatchdogIsPingedWhileTheAgentMakesProgress() throws {
+  @Test func theWatchdogIsPingedWhileTheAgentMakesProgress() async throws {
     let daemon = try Daemon(
       config: Daemon.minimalConfig, environment: ["WATCHDOG_USEC": "400000"])
-    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+    #expect(await daemon.waitForNotification(containing: "READY=1") != nil)
     var pings = 0
-    for _ in 0..<3 where daemon.waitForNotification(containing: "WATCHDOG=1", seconds: 5) != nil {
+    for _ in 0..<3 {
+      guard await daemon.waitForNotification(containing: "WATCHDOG=1", seconds: 5) != nil else {
+        break
+      }
       pings += 1
       daemon.clearNotifications()
     }
     #expect(pings == 3)
-    #expect(daemon.stop() == .exited(0))
+    #expect(await daemon.stop() == .exited(0))
   }
 }
 
@@ -164,27 +168,38 @@ func rawControlExchange(socketPath: String, send bytes: [UInt8]) throws -> Strin
 }
 
 @Suite(.timeLimit(.minutes(2))) struct ControlSocketTests {
-  @Test func garbageAndOversizeRequestsGetClearErrorsAndHarmNothing() throws {
+  @Test func garbageAndOversizeRequestsGetClearErrorsAndHarmNothing() async throws {
     let daemon = try Daemon(config: Daemon.minimalConfig)
-    #expect(daemon.waitForNotification(containing: "READY=1") != nil)
+    #expect(await daemon.waitForNotification(containing: "READY=1") != nil)
     let socketPath = daemon.runDirectory + "/control.sock"
     var info = stat()
     #expect(stat(socketPath, &info) == 0)
     // Only the owner and the group may use the socket.
     #expect(info.st_mode & 0o777 == 0o660)
 
-    let garbage = try rawControlExchange(socketPath: socketPath, send: Array("hello?\n".utf8))
+    let garbage = try await rawControlExchangeOffPool(
+      socketPath: socketPath, send: Array("hello?\n".utf8))
     #expect(garbage.contains("\"event\":\"error\""))
     #expect(garbage.contains("not a valid JSON request"))
-    let unknown = try rawControlExchange(
+    let unknown = try await rawControlExchangeOffPool(
       socketPath: socketPath, send: Array("{\"command\":\"format-disk\"}\n".utf8))
     #expect(unknown.contains("unknown command \\\"format-disk\\\""))
-    let oversize = try rawControlExchange(
+    let oversize = try await rawControlExchangeOffPool(
       socketPath: socketPath, send: Array(repeating: UInt8(ascii: "x"), count: 100_000))
     #expect(!oversize.contains("recorded"))
     // The agent still answers and has recorded nothing but its start-up health record.
-    let status = try daemon.outpostctl(["status", "--json"])
+    let status = try await daemon.outpostctl(["status", "--json"])
     #expect(JSONValue(parsing: status.output.trimmingSuffix())?["pending"]?.uint64 == 1)
-    #expect(daemon.stop() == .exited(0))
+    #expect(await daemon.stop() == .exited(0))
   }
+}
+
+/// ``runChild(_:_:timeoutMs:environment:)`` on a thread of its own.
+func runChildOffPool(_ executable: String, _ arguments: [String]) async throws -> ChildResult {
+  try await onOwnThread { try runChild(executable, arguments) }
+}
+
+/// ``rawControlExchange(socketPath:send:)`` on a thread of its own.
+func rawControlExchangeOffPool(socketPath: String, send bytes: [UInt8]) async throws -> String {
+  try await onOwnThread { try rawControlExchange(socketPath: socketPath, send: bytes) }
 }

@@ -65,9 +65,46 @@ public actor Recorder {
   /// - Parameter source: who pulled it, for the log (`outpostctl`, `input:/dev/…`).
   /// - Throws: ``JournalError`` when the journal cannot take the record.
   public func trigger(_ trigger: Trigger, source: String) async throws -> TriggerOutcome {
+    let position = currentPosition()
+    switch trigger {
+    case .checkIn, .report:
+      // Routine priority: numbered in order under the lock, made durable by the next group
+      // commit outside it, so an SOS right behind a check-in does not wait for that commit.
+      await acquire()
+      let body: RecordBody
+      if case .checkIn(let who) = trigger {
+        body = .checkIn(who: who, position: position)
+      } else if case .report(let category) = trigger {
+        body = .report(category: category, note: nil, position: position)
+      } else {
+        preconditionFailure("only check-ins and reports come here")
+      }
+      let time = clock.now()
+      let seq: UInt64
+      do {
+        seq = try await writer.appendNow(JournalEntry(body, time: time))
+      } catch {
+        release()
+        throw error
+      }
+      appends &+= 1
+      pending.appended(seq: seq, time: time)
+      release()
+      try await writer.waitUntilDurable()
+      var detail: String?
+      if case .checkIn(let who) = trigger { detail = who }
+      if case .report(let category) = trigger { detail = category.description }
+      let alarm = TrackedAlarm(
+        seq: seq, kind: body.kind, incident: nil, presses: nil, detail: detail,
+        progress: .recorded, time: time)
+      track(alarm)
+      log(alarm, source: source, joined: false)
+      return TriggerOutcome(seq: seq, alarm: alarm, joined: false)
+    default:
+      break
+    }
     await acquire()
     defer { release() }
-    let position = currentPosition()
     switch trigger {
     case .help:
       let nowMs = clock.sinceBootMs()
@@ -115,23 +152,8 @@ public actor Recorder {
       }
       log(alarm, source: source, joined: false)
       return TriggerOutcome(seq: seq, alarm: alarm, joined: false)
-    case .checkIn(let who):
-      let (seq, time) = try await append(.checkIn(who: who, position: position))
-      let alarm = TrackedAlarm(
-        seq: seq, kind: .checkIn, incident: nil, presses: nil, detail: who, progress: .recorded,
-        time: time)
-      track(alarm)
-      log(alarm, source: source, joined: false)
-      return TriggerOutcome(seq: seq, alarm: alarm, joined: false)
-    case .report(let category):
-      let (seq, time) = try await append(
-        .report(category: category, note: nil, position: position))
-      let alarm = TrackedAlarm(
-        seq: seq, kind: .report, incident: nil, presses: nil, detail: category.description,
-        progress: .recorded, time: time)
-      track(alarm)
-      log(alarm, source: source, joined: false)
-      return TriggerOutcome(seq: seq, alarm: alarm, joined: false)
+    case .checkIn, .report:
+      preconditionFailure("handled above")
     }
   }
 

@@ -38,6 +38,7 @@ public struct SystemdService: Service {
       var line = (try? await recorder.status().statusLine) ?? "starting"
       send([.ready, .status(line)])
       logger.notice("ready: \(line)")
+      CodePages.releaseUnused(logger: logger)
       await withTaskGroup(of: Void.self) { tasks in
         if let watchdog {
           tasks.addTask { await watchdog.run(notifier: notifier) }
@@ -125,43 +126,89 @@ public struct Watchdog: Sendable {
   /// Runs every probe that is not still outstanding from an earlier round, and waits up to
   /// half a period for them; returns the names of the probes that did not answer.
   func check(_ book: ProbeBook) async -> [String] {
+    book.beginRound()
     for (index, probe) in probes.enumerated() where book.start(index) {
+      // Unstructured: a probe stuck in a wedged part must not hold this check up.
       Task {
         await probe.check()
         book.finish(index)
       }
     }
-    let deadline = ContinuousClock.now + period / 2
-    while ContinuousClock.now < deadline {
-      if book.allIdle { return [] }
-      try? await Task.sleep(for: .milliseconds(5))
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await book.waitUntilIdle() }
+      group.addTask { [period] in
+        try? await Task.sleep(for: period / 2)
+        book.stopWaiting()
+      }
+      await group.next()
+      book.stopWaiting()
+      group.cancelAll()
     }
     return probes.indices.filter { !book.isIdle($0) }.map { probes[$0].name }
   }
 }
 
-/// Which probes are still running.
+/// Which probes are still running, and a check waiting for all of them to answer.
 final class ProbeBook: Sendable {
-  private let running: Mutex<[Bool]>
+  private struct State {
+    var running: [Bool]
+    var waiter: CheckedContinuation<Void, Never>?
+    /// The current round's wait is over; a wait that starts late returns at once.
+    var stopped = false
+  }
+
+  private let state: Mutex<State>
 
   init(count: Int) {
-    running = Mutex(Array(repeating: false, count: count))
+    state = Mutex(State(running: Array(repeating: false, count: count)))
+  }
+
+  /// Starts a round of checks: a new wait may begin.
+  func beginRound() {
+    state.withLock { $0.stopped = false }
   }
 
   /// Marks probe `index` running; false when it still runs from before.
   func start(_ index: Int) -> Bool {
-    running.withLock { running in
-      if running[index] { return false }
-      running[index] = true
+    state.withLock { state in
+      if state.running[index] { return false }
+      state.running[index] = true
       return true
     }
   }
 
+  /// Probe `index` answered.
   func finish(_ index: Int) {
-    running.withLock { $0[index] = false }
+    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+      state.running[index] = false
+      guard !state.running.contains(true) else { return nil }
+      defer { state.waiter = nil }
+      return state.waiter
+    }
+    waiter?.resume()
   }
 
-  func isIdle(_ index: Int) -> Bool { running.withLock { !$0[index] } }
+  /// Returns when no probe runs, or when ``stopWaiting()`` is called.
+  func waitUntilIdle() async {
+    await withCheckedContinuation { continuation in
+      let idle = state.withLock { state -> Bool in
+        if state.stopped || !state.running.contains(true) { return true }
+        state.waiter = continuation
+        return false
+      }
+      if idle { continuation.resume() }
+    }
+  }
 
-  var allIdle: Bool { running.withLock { !$0.contains(true) } }
+  /// Ends a wait of ``waitUntilIdle()`` (the time is up).
+  func stopWaiting() {
+    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+      state.stopped = true
+      defer { state.waiter = nil }
+      return state.waiter
+    }
+    waiter?.resume()
+  }
+
+  func isIdle(_ index: Int) -> Bool { state.withLock { !$0.running[index] } }
 }

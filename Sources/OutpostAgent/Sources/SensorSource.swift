@@ -23,7 +23,10 @@ struct SensorSource: FieldSource {
       var failures = FailureLog()
       var lastReportMs: UInt64?
       var announced = false
+      var due = ContinuousClock.now
       while !Task.isCancelled {
+        // Polls keep to the period whatever a reading's group commit takes.
+        due = max(due.advanced(by: settings.period), ContinuousClock.now)
         do {
           let value = try read()
           await recorder.source(name, .up)
@@ -56,7 +59,7 @@ struct SensorSource: FieldSource {
           firstAttempt()
         }
         do {
-          try await Task.sleep(for: settings.period)
+          try await Task.sleep(until: due, clock: .continuous)
         } catch {
           return
         }
@@ -111,6 +114,9 @@ struct HealthSource: FieldSource {
         if !announced {
           announced = true
           firstAttempt()
+        } else {
+          // Hourly, the code pages a burst of activity brought in go back.
+          CodePages.releaseUnused(logger: logger)
         }
         do {
           try await Task.sleep(for: settings.interval)

@@ -37,6 +37,7 @@ struct Outpostd: AsyncParsableCommand {
   var logLevel = "info"
 
   mutating func run() async throws {
+    CodePages.adviseRandomAccess()
     var configuration: AgentConfiguration
     do {
       configuration = try Self.load(path: config, explicit: Self.configGivenExplicitly())

@@ -17,6 +17,19 @@ public enum CodePages {
   /// `MADV_PAGEOUT` of `<sys/mman.h>`.
   static let advicePageOut: Int32 = 21
 
+  /// Advises the kernel that this process's read-only file mappings are read at random, so a
+  /// fault brings in the page it needs rather than megabytes of read-ahead. Called first thing
+  /// in `main`, before most of the code has run.
+  public static func adviseRandomAccess() {
+    guard let maps = try? readSmallFile("/proc/self/maps", limit: 1 << 20) else { return }
+    for mapping in readOnlyFileMappings(maps) {
+      guard let start = UnsafeMutableRawPointer(bitPattern: UInt(mapping.lowerBound)) else {
+        continue
+      }
+      _ = madvise(start, Int(mapping.upperBound - mapping.lowerBound), adviceRandom)
+    }
+  }
+
   /// Advises and reclaims the read-only file mappings of this process.
   ///
   /// - Returns: the bytes of the mappings advised (0 when `/proc/self/maps` cannot be read).

@@ -102,11 +102,18 @@ public struct Watchdog: Sendable {
     self.logger = logger
   }
 
+  /// Pings once at start, then every period: the probes started at the previous tick must all
+  /// have answered by this one (a whole period, half of `WATCHDOG_USEC`), else no ping. One timer
+  /// per period and nothing else: an idle agent stays asleep between ticks.
   func run(notifier: SystemdNotifier) async {
-    let outstanding = ProbeBook(count: probes.count)
+    let book = ProbeBook(count: probes.count)
     var withheld = false
+    _ = try? notifier.watchdog()
+    startProbes(book)
     while !Task.isCancelled {
-      let stuck = await check(outstanding)
+      try? await Task.sleep(for: period)
+      if Task.isCancelled { return }
+      let stuck = stuckProbes(book)
       if stuck.isEmpty {
         _ = try? notifier.watchdog()
         if withheld {
@@ -119,96 +126,48 @@ public struct Watchdog: Sendable {
           "watchdog withheld: \(stuck.joined(separator: ", ")) made no progress within \(period); systemd will restart the agent"
         )
       }
-      try? await Task.sleep(for: period)
+      startProbes(book)
     }
   }
 
-  /// Runs every probe that is not still outstanding from an earlier round, and waits up to
-  /// half a period for them; returns the names of the probes that did not answer.
-  func check(_ book: ProbeBook) async -> [String] {
-    book.beginRound()
+  /// Starts every probe that is not still running from an earlier round.
+  func startProbes(_ book: ProbeBook) {
     for (index, probe) in probes.enumerated() where book.start(index) {
-      // Unstructured: a probe stuck in a wedged part must not hold this check up.
+      // Unstructured: a probe stuck in a wedged part must not hold the watchdog up.
       Task {
         await probe.check()
         book.finish(index)
       }
     }
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask { await book.waitUntilIdle() }
-      group.addTask { [period] in
-        try? await Task.sleep(for: period / 2)
-        book.stopWaiting()
-      }
-      await group.next()
-      book.stopWaiting()
-      group.cancelAll()
-    }
-    return probes.indices.filter { !book.isIdle($0) }.map { probes[$0].name }
+  }
+
+  /// The names of the probes that have not answered yet.
+  func stuckProbes(_ book: ProbeBook) -> [String] {
+    probes.indices.filter { !book.isIdle($0) }.map { probes[$0].name }
   }
 }
 
-/// Which probes are still running, and a check waiting for all of them to answer.
+/// Which probes are still running.
 final class ProbeBook: Sendable {
-  private struct State {
-    var running: [Bool]
-    var waiter: CheckedContinuation<Void, Never>?
-    /// The current round's wait is over; a wait that starts late returns at once.
-    var stopped = false
-  }
-
-  private let state: Mutex<State>
+  private let running: Mutex<[Bool]>
 
   init(count: Int) {
-    state = Mutex(State(running: Array(repeating: false, count: count)))
-  }
-
-  /// Starts a round of checks: a new wait may begin.
-  func beginRound() {
-    state.withLock { $0.stopped = false }
+    running = Mutex(Array(repeating: false, count: count))
   }
 
   /// Marks probe `index` running; false when it still runs from before.
   func start(_ index: Int) -> Bool {
-    state.withLock { state in
-      if state.running[index] { return false }
-      state.running[index] = true
+    running.withLock { running in
+      if running[index] { return false }
+      running[index] = true
       return true
     }
   }
 
   /// Probe `index` answered.
   func finish(_ index: Int) {
-    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-      state.running[index] = false
-      guard !state.running.contains(true) else { return nil }
-      defer { state.waiter = nil }
-      return state.waiter
-    }
-    waiter?.resume()
+    running.withLock { $0[index] = false }
   }
 
-  /// Returns when no probe runs, or when ``stopWaiting()`` is called.
-  func waitUntilIdle() async {
-    await withCheckedContinuation { continuation in
-      let idle = state.withLock { state -> Bool in
-        if state.stopped || !state.running.contains(true) { return true }
-        state.waiter = continuation
-        return false
-      }
-      if idle { continuation.resume() }
-    }
-  }
-
-  /// Ends a wait of ``waitUntilIdle()`` (the time is up).
-  func stopWaiting() {
-    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-      state.stopped = true
-      defer { state.waiter = nil }
-      return state.waiter
-    }
-    waiter?.resume()
-  }
-
-  func isIdle(_ index: Int) -> Bool { state.withLock { !$0.running[index] } }
+  func isIdle(_ index: Int) -> Bool { running.withLock { !$0[index] } }
 }

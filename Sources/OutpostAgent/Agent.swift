@@ -98,9 +98,10 @@ public enum Agent {
     try await group.run()
   }
 
-  /// Creates `path` (and its parents) when missing.
+  /// Creates `path` (and its parents) when missing; a relative path is taken from the working
+  /// directory.
   static func makeDirectory(_ path: String, mode: mode_t) throws(AgentError) {
-    var current = ""
+    var current = path.hasPrefix("/") ? "" : "."
     for part in path.split(separator: "/") {
       current += "/" + part
       if mkdir(current, mode) != 0 && errno != EEXIST {

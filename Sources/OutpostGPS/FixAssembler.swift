@@ -14,46 +14,6 @@ public struct GPSFix: Sendable, Hashable {
   }
 }
 
-/// Splits a byte stream from a serial port or a log into lines, whatever arrives in whatever
-/// pieces: CR, LF or CRLF end a line; a line longer than any sentence is dropped whole (the
-/// receiver talks at the wrong baud rate, or it is not a GPS), up to its end.
-public struct NMEALineSplitter: Sendable {
-  private var pending: [UInt8] = []
-  private var discarding = false
-  /// Lines dropped for length.
-  public private(set) var overlongLines = 0
-
-  /// The longest line kept, in bytes.
-  public static let maxLineBytes = 256
-
-  public init() {}
-
-  /// Feeds `bytes` and returns the lines they complete, without their line endings. Empty
-  /// lines are not returned.
-  public mutating func feed(_ bytes: some Sequence<UInt8>) -> [String] {
-    var lines: [String] = []
-    for byte in bytes {
-      if byte == 0x0A || byte == 0x0D {
-        if !discarding, !pending.isEmpty {
-          lines.append(String(decoding: pending, as: UTF8.self))
-        }
-        pending.removeAll(keepingCapacity: true)
-        discarding = false
-        continue
-      }
-      guard !discarding else { continue }
-      if pending.count == Self.maxLineBytes {
-        pending.removeAll(keepingCapacity: true)
-        discarding = true
-        overlongLines += 1
-        continue
-      }
-      pending.append(byte)
-    }
-    return lines
-  }
-}
-
 /// Turns the reports of one receiver into fixes, one per epoch.
 ///
 /// Receivers send a burst of sentences per epoch (GGA, GSA, RMC, GNS …) that share a UTC time
@@ -126,7 +86,7 @@ public struct FixAssembler: Sendable {
 
 /// Lines in, fixes out, with counts of what was skipped: the whole NMEA path of a serial GPS.
 public struct NMEAReader: Sendable {
-  private var splitter = NMEALineSplitter()
+  private var splitter = LineSplitter(maxLineBytes: LineSplitter.nmeaMaxLineBytes)
   private var assembler = FixAssembler()
   /// Lines that were not good sentences (junk, bad checksums, partial lines).
   public private(set) var rejectedLines = 0

@@ -2,7 +2,7 @@
 /// as ``NMEAReader`` is the whole path of a serial receiver. Send ``GPSDCommand/watch`` after
 /// connecting; feed what the socket delivers; call ``finish()`` when the connection ends.
 public struct GPSDReader: Sendable {
-  private var splitter: GPSDLineSplitter
+  private var splitter: LineSplitter
   private var tracker = GPSDFixTracker()
   /// Lines that were not reports (not JSON, no class, a bad member), each skipped alone.
   public private(set) var rejectedLines = 0
@@ -14,8 +14,8 @@ public struct GPSDReader: Sendable {
   public private(set) var lastErrorMessage: String?
 
   /// A reader for a new connection, keeping lines up to `maxLineBytes` bytes.
-  public init(maxLineBytes: Int = GPSDLineSplitter.defaultMaxLineBytes) {
-    splitter = GPSDLineSplitter(maxLineBytes: maxLineBytes)
+  public init(maxLineBytes: Int = LineSplitter.gpsdMaxLineBytes) {
+    splitter = LineSplitter(maxLineBytes: maxLineBytes)
   }
 
   /// Lines dropped for length by the splitter.

@@ -32,7 +32,7 @@ struct GPSDReportTests {
 
   @Test("Every line of a real gpsd session decodes, by class")
   func realSessionDecodes() throws {
-    var splitter = GPSDLineSplitter()
+    var splitter = LineSplitter(maxLineBytes: LineSplitter.gpsdMaxLineBytes)
     let lines = splitter.feed(capturedBytes)
     #expect(splitter.pendingByteCount == 0)
     let reports = try lines.map(decode)
@@ -278,15 +278,15 @@ struct GPSDReportTests {
 
   @Test("Splitting: byte by byte, all at once and CRLF give the same lines, nothing left over")
   func splitting() {
-    var whole = GPSDLineSplitter()
+    var whole = LineSplitter(maxLineBytes: LineSplitter.gpsdMaxLineBytes)
     let expected = whole.feed(capturedBytes)
     #expect(expected == capturedSession.split(separator: "\n").map(String.init))
-    var dripped = GPSDLineSplitter()
+    var dripped = LineSplitter(maxLineBytes: LineSplitter.gpsdMaxLineBytes)
     var lines: [String] = []
     for byte in capturedBytes { lines += dripped.feed([byte]) }
     #expect(lines == expected)
     #expect(dripped.pendingByteCount == 0 && dripped.overlongLines == 0)
-    var unfinished = GPSDLineSplitter()
+    var unfinished = LineSplitter(maxLineBytes: LineSplitter.gpsdMaxLineBytes)
     #expect(unfinished.feed(Array(#"{"class":"TOFF"}"#.utf8)).isEmpty)
     #expect(unfinished.pendingByteCount == 16)
     #expect(unfinished.feed([0x0A]) == [#"{"class":"TOFF"}"#])
@@ -294,7 +294,7 @@ struct GPSDReportTests {
 
   @Test("A line longer than the limit is dropped whole and counted, never buffered")
   func overlongLine() throws {
-    var splitter = GPSDLineSplitter()
+    var splitter = LineSplitter(maxLineBytes: LineSplitter.gpsdMaxLineBytes)
     #expect(splitter.maxLineBytes == 10_240)
     let junk = #"{"class":"SKY","satellites":["# + String(repeating: "{\"PRN\":1},", count: 2000)
     var lines = splitter.feed(Array(junk.utf8))
@@ -309,7 +309,7 @@ struct GPSDReportTests {
     }
     #expect(splitter.overlongLines == 1)
     // Exactly at the limit is kept.
-    var exact = GPSDLineSplitter(maxLineBytes: 8)
+    var exact = LineSplitter(maxLineBytes: 8)
     #expect(exact.feed(Array("12345678\n123456789\n".utf8)) == ["12345678"])
     #expect(exact.overlongLines == 1)
   }

@@ -22,7 +22,7 @@ struct NmeaTrack {
   /// Reads the whole content of a log.
   init(bytes: [UInt8]) {
     var reader = NMEAReader()
-    var splitter = NMEALineSplitter()
+    var splitter = LineSplitter(maxLineBytes: LineSplitter.nmeaMaxLineBytes)
     var fixes: [GPSFix] = []
     for line in splitter.feed(bytes) {
       lines += 1

@@ -33,7 +33,9 @@ public struct ControlServer: Service {
   }
 
   public func run() async throws {
-    try Self.makeDirectory(containing: path)
+    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+      .joined(separator: "/")
+    if !directory.isEmpty { try Agent.makeDirectory(directory, mode: 0o755) }
     let server = try await ServerBootstrap(group: eventLoops)
       .serverChannelOption(.backlog, value: 16)
       // A client that shuts down its sending side after the request still gets its replies.
@@ -117,17 +119,6 @@ public struct ControlServer: Service {
         metadata: ["path": "\(path)"])
     }
     _ = chmod(path, 0o660)
-  }
-
-  static func makeDirectory(containing path: String) throws {
-    let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-    var current = ""
-    for part in parts where !part.isEmpty {
-      current += "/" + part
-      if mkdir(current, 0o755) != 0 && errno != EEXIST {
-        throw AgentError.system("mkdir", path: current, errno: errno)
-      }
-    }
   }
 }
 

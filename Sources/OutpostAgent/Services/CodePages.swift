@@ -21,13 +21,7 @@ public enum CodePages {
   /// fault brings in the page it needs rather than megabytes of read-ahead. Called first thing
   /// in `main`, before most of the code has run.
   public static func adviseRandomAccess() {
-    guard let maps = try? readSmallFile("/proc/self/maps", limit: 1 << 20) else { return }
-    for mapping in readOnlyFileMappings(maps) {
-      guard let start = UnsafeMutableRawPointer(bitPattern: UInt(mapping.lowerBound)) else {
-        continue
-      }
-      _ = madvise(start, Int(mapping.upperBound - mapping.lowerBound), adviceRandom)
-    }
+    forEachReadOnlyFileMapping { start, length in _ = madvise(start, length, adviceRandom) }
   }
 
   /// Advises and reclaims the read-only file mappings of this process.
@@ -35,14 +29,9 @@ public enum CodePages {
   /// - Returns: the bytes of the mappings advised (0 when `/proc/self/maps` cannot be read).
   @discardableResult
   public static func releaseUnused(logger: Logger) -> UInt64 {
-    guard let maps = try? readSmallFile("/proc/self/maps", limit: 1 << 20) else { return 0 }
     var advised: UInt64 = 0
     var refused: Int32 = 0
-    for mapping in readOnlyFileMappings(maps) {
-      guard let start = UnsafeMutableRawPointer(bitPattern: UInt(mapping.lowerBound)) else {
-        continue
-      }
-      let length = Int(mapping.upperBound - mapping.lowerBound)
+    forEachReadOnlyFileMapping { start, length in
       _ = madvise(start, length, adviceRandom)
       if madvise(start, length, advicePageOut) == 0 {
         advised += UInt64(length)
@@ -55,6 +44,20 @@ public enum CodePages {
         "the kernel did not reclaim some code pages: \(String(cString: strerror(refused)))")
     }
     return advised
+  }
+
+  /// Calls `body` with the start and length of every read-only file mapping of this process;
+  /// nothing when `/proc/self/maps` cannot be read.
+  private static func forEachReadOnlyFileMapping(
+    _ body: (UnsafeMutableRawPointer, Int) -> Void
+  ) {
+    guard let maps = try? readSmallFile("/proc/self/maps", limit: 1 << 20) else { return }
+    for mapping in readOnlyFileMappings(maps) {
+      guard let start = UnsafeMutableRawPointer(bitPattern: UInt(mapping.lowerBound)) else {
+        continue
+      }
+      body(start, Int(mapping.upperBound - mapping.lowerBound))
+    }
   }
 
   /// The address ranges of the read-only (`r--p`, `r-xp`) mappings of files in `maps` (the text

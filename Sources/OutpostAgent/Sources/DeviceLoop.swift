@@ -4,10 +4,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// Keeps a device open and read: opens it, hands its bytes to a session until it ends (the
-/// device was unplugged, a FIFO's writer left, a read failed), then opens it again after a
-/// backoff, forever. Every failure is reported to the recorder as the source's state and
-/// logged once per distinct reason.
+/// Keeps a device or a connection open and read: opens it, hands it to a session until the
+/// session ends (a device unplugged, a FIFO's writer gone, a peer that closed, a read that
+/// failed), then opens it again after a backoff, forever. Every failure is reported to the
+/// recorder as the source's state and logged once per distinct reason.
 struct DeviceLoop: Sendable {
   let name: String
   let recorder: Recorder
@@ -22,13 +22,13 @@ struct DeviceLoop: Sendable {
   ///
   /// - Parameters:
   ///   - firstAttempt: called once, after the first open succeeded or failed.
-  ///   - open: opens the device; returns a descriptor the loop owns, and a closure to run when
-  ///     the session ends (releasing what else the open took).
-  ///   - session: reads the device's bytes; returns when they end.
-  func run(
-    firstAttempt: @escaping @Sendable () -> Void,
-    open: @escaping @Sendable () throws -> (fd: Int32, release: @Sendable () -> Void),
-    session: @escaping @Sendable (Chunks) async throws -> Void
+  ///   - ended: the reason reported when a session returns by itself.
+  ///   - connect: opens the device or connection.
+  ///   - session: uses it; returns when it ends, and releases it.
+  func run<Connection: Sendable>(
+    firstAttempt: @escaping @Sendable () -> Void, ended: String,
+    connect: @escaping @Sendable () async throws -> Connection,
+    session: @escaping @Sendable (Connection) async throws -> Void
   ) async {
     await cancelWhenGracefulShutdownIgnoringErrors {
       var backoff = self.backoff
@@ -44,21 +44,12 @@ struct DeviceLoop: Sendable {
         let reason: String
         let started = ContinuousClock.now
         do {
-          let (fd, release) = try open()
-          defer { release() }
-          let channel = try await NIOPipeBootstrap(group: eventLoops)
-            .takingOwnershipOfDescriptor(input: fd) { channel in
-              channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
-              }
-            }
+          let connection = try await connect()
           await recorder.source(name, .up)
           failures.recovered(source: name, logger: logger, what: "reading")
           announce()
-          try await channel.executeThenClose { inbound in
-            try await session(inbound)
-          }
-          reason = "device closed (unplugged, or its writer went away)"
+          try await session(connection)
+          reason = ended
         } catch is CancellationError {
           return
         } catch {
@@ -77,6 +68,49 @@ struct DeviceLoop: Sendable {
       }
     }
   }
+
+  /// Runs ``run(firstAttempt:ended:connect:session:)`` for a device read through a file
+  /// descriptor.
+  ///
+  /// - Parameters:
+  ///   - open: opens the device; returns a descriptor the loop owns, and a closure to run when
+  ///     the session ends (releasing what else the open took).
+  ///   - session: reads the device's bytes; returns when they end.
+  func run(
+    firstAttempt: @escaping @Sendable () -> Void,
+    open: @escaping @Sendable () throws -> (fd: Int32, release: @Sendable () -> Void),
+    session: @escaping @Sendable (Chunks) async throws -> Void
+  ) async {
+    let eventLoops = eventLoops
+    await run(
+      firstAttempt: firstAttempt, ended: "device closed (unplugged, or its writer went away)"
+    ) {
+      let (fd, release) = try open()
+      do {
+        let channel = try await NIOPipeBootstrap(group: eventLoops)
+          .takingOwnershipOfDescriptor(input: fd) { channel in
+            channel.eventLoop.makeCompletedFuture {
+              try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+            }
+          }
+        return OpenDevice(channel: channel, release: release)
+      } catch {
+        release()
+        throw error
+      }
+    } session: { device in
+      defer { device.release() }
+      try await device.channel.executeThenClose { inbound in
+        try await session(inbound)
+      }
+    }
+  }
+}
+
+/// A device opened by ``DeviceLoop``: its channel, and what to release when it is done.
+struct OpenDevice: Sendable {
+  let channel: NIOAsyncChannel<ByteBuffer, Never>
+  let release: @Sendable () -> Void
 }
 
 /// Runs `body`, cancelling it when graceful shutdown begins; errors end it quietly.

@@ -3,7 +3,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import OutpostGPS
-import ServiceLifecycle
 import Synchronization
 
 /// Hands fixes to the recorder (for alarms and the clock) and records the ones the position
@@ -134,59 +133,41 @@ struct GPSDSource: FieldSource {
   var name: String { "gps:gpsd" }
 
   func run(firstAttempt: @escaping @Sendable () -> Void) async throws {
-    await cancelWhenGracefulShutdownIgnoringErrors { [self] in
-      var backoff = Backoff()
-      var failures = FailureLog()
-      var announced = false
-      while !Task.isCancelled {
-        let reason: String
-        let started = ContinuousClock.now
-        do {
-          let channel = try await ClientBootstrap(group: eventLoops)
-            .connectTimeout(.seconds(5))
-            .connect(host: host, port: port) { channel in
-              channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-              }
+    let loop = DeviceLoop(name: name, recorder: recorder, eventLoops: eventLoops, logger: logger)
+    let (host, port, eventLoops) = (host, port, eventLoops)
+    let (sink, name, logger) = (sink, name, logger)
+    let place = "gpsd at \(host):\(port)"
+    await loop.run(firstAttempt: firstAttempt, ended: "gpsd closed the connection (restarting?)") {
+      do {
+        return try await ClientBootstrap(group: eventLoops)
+          .connectTimeout(.seconds(5))
+          .connect(host: host, port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+              try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
-          await recorder.source(name, .up)
-          failures.recovered(source: name, logger: logger, what: "connected to gpsd")
-          if !announced {
-            announced = true
-            firstAttempt()
           }
-          try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: GPSDCommand.watch))
-            var reader = GPSDReader()
-            var rejections = RejectionLog()
-            for try await chunk in inbound {
-              for fix in reader.feed(chunk.readableBytesView) { await sink.take(fix) }
-              rejections.update(
-                rejected: reader.rejectedLines, last: reader.lastRejection.map { "\($0)" },
-                source: name, logger: logger)
-            }
-            // The last epoch's fix is complete when gpsd goes away.
-            if let fix = reader.finish() { await sink.take(fix) }
+      } catch {
+        throw AgentError("\(place): \(error)")
+      }
+    } session: { channel in
+      do {
+        try await channel.executeThenClose { inbound, outbound in
+          try await outbound.write(ByteBuffer(string: GPSDCommand.watch))
+          var reader = GPSDReader()
+          var rejections = RejectionLog()
+          for try await chunk in inbound {
+            for fix in reader.feed(chunk.readableBytesView) { await sink.take(fix) }
+            rejections.update(
+              rejected: reader.rejectedLines, last: reader.lastRejection.map { "\($0)" },
+              source: name, logger: logger)
           }
-          reason = "gpsd closed the connection (restarting?)"
-        } catch is CancellationError {
-          return
-        } catch {
-          reason = "gpsd at \(host):\(port): \(error)"
+          // The last epoch's fix is complete when gpsd goes away.
+          if let fix = reader.finish() { await sink.take(fix) }
         }
-        if Task.isCancelled { return }
-        if started.duration(to: .now) > .seconds(60) { backoff.reset() }
-        await recorder.source(name, .retrying(reason: reason))
-        failures.failed(reason, source: name, logger: logger)
-        if !announced {
-          announced = true
-          firstAttempt()
-        }
-        do {
-          try await Task.sleep(for: backoff.next())
-        } catch {
-          return
-        }
+      } catch is CancellationError {
+        throw CancellationError()
+      } catch {
+        throw AgentError("\(place): \(error)")
       }
     }
   }

@@ -1,23 +1,16 @@
-/// The commands a client sends to gpsd.
-public enum GPSDCommand {
-  /// `?WATCH={"enable":true,"json":true};` and a newline: send it once after connecting to
-  /// gpsd's socket. gpsd has already sent `VERSION`; it answers with `DEVICES` and `WATCH`, then
-  /// streams `DEVICE`, `TPV` and `SKY` reports of every receiver as they come.
-  public static let watch = "?WATCH={\"enable\":true,\"json\":true};\n"
-
-  /// ``watch`` as the bytes to write to the socket.
-  public static var watchBytes: [UInt8] { Array(watch.utf8) }
-}
-
-/// Splits gpsd's byte stream into its lines, one JSON object each, whatever pieces the socket
-/// delivers them in. LF, CR or CRLF end a line (gpsd writes CRLF); empty lines are skipped.
+/// Splits a byte stream into lines, whatever pieces it arrives in: a serial GPS's NMEA
+/// sentences, or gpsd's JSON reports. LF, CR or CRLF end a line; empty lines are skipped.
 ///
-/// Memory is bounded: a line longer than ``maxLineBytes`` cannot be a gpsd report, so its bytes
-/// are dropped up to its end and it is counted in ``overlongLines``, never buffered.
-public struct GPSDLineSplitter: Sendable {
+/// Memory is bounded: a line longer than ``maxLineBytes`` cannot be a sentence or a report (a
+/// receiver at the wrong baud rate, something that is not a GPS), so its bytes are dropped up to
+/// its end and it is counted in ``overlongLines``, never buffered.
+public struct LineSplitter: Sendable {
+  /// The longest NMEA 0183 line kept. Sentences are at most 82 characters; proprietary ones run
+  /// longer, never this long.
+  public static let nmeaMaxLineBytes = 256
   /// gpsd's own bound on a report, `GPS_JSON_RESPONSE_MAX` in its `gps_json.h` (10240 bytes
   /// since gpsd 3.20; the TPV and SKY lines of a typical receiver are well under 4 KiB).
-  public static let defaultMaxLineBytes = 10_240
+  public static let gpsdMaxLineBytes = 10_240
 
   /// The longest line kept, in bytes, without its line ending.
   public let maxLineBytes: Int
@@ -29,7 +22,7 @@ public struct GPSDLineSplitter: Sendable {
   /// A splitter that keeps lines of up to `maxLineBytes` bytes.
   ///
   /// - Precondition: `maxLineBytes > 0`.
-  public init(maxLineBytes: Int = defaultMaxLineBytes) {
+  public init(maxLineBytes: Int) {
     precondition(maxLineBytes > 0, "a line limit must be positive")
     self.maxLineBytes = maxLineBytes
   }
@@ -39,7 +32,7 @@ public struct GPSDLineSplitter: Sendable {
   public var pendingByteCount: Int { pending.count }
 
   /// Feeds `bytes` and returns the lines they complete, without their line endings, as UTF-8
-  /// text (invalid sequences replaced, which then fails JSON decoding of that line only).
+  /// text (invalid sequences replaced, which then fails the parsing of that line only).
   public mutating func feed(_ bytes: some Sequence<UInt8>) -> [String] {
     var lines: [String] = []
     for byte in bytes {

@@ -22,7 +22,7 @@ TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 ## Builds, runs the whole test suite, then checks formatting.
 test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
-	$(SWIFT) test --skip-build --disable-xctest $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
+	SWIFT="$(SWIFT)" scripts/run-tests --skip-build --disable-xctest $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
 	$(MAKE) lint
 
 lint:

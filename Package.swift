@@ -15,6 +15,7 @@ let package = Package(
   products: [
     .executable(name: "outpostd", targets: ["outpostd"]),
     .executable(name: "outpostctl", targets: ["outpostctl"]),
+    .executable(name: "outpost-station", targets: ["outpost-station"]),
     .library(name: "OutpostCore", targets: ["OutpostCore"]),
     .library(name: "OutpostJournal", targets: ["OutpostJournal"]),
     .library(name: "OutpostSystemd", targets: ["OutpostSystemd"]),
@@ -26,6 +27,11 @@ let package = Package(
     .library(name: "OutpostHooks", targets: ["OutpostHooks"]),
     .library(name: "OutpostControl", targets: ["OutpostControl"]),
     .library(name: "OutpostAgent", targets: ["OutpostAgent"]),
+    .library(name: "OutpostEnrollment", targets: ["OutpostEnrollment"]),
+    .library(name: "OutpostUplink", targets: ["OutpostUplink"]),
+    .library(name: "OutpostCA", targets: ["OutpostCA"]),
+    .library(name: "OutpostStore", targets: ["OutpostStore"]),
+    .library(name: "OutpostStation", targets: ["OutpostStation"]),
     .library(name: "OutpostTestKit", targets: ["OutpostTestKit"]),
   ],
   dependencies: [
@@ -34,6 +40,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     .package(url: "https://github.com/apple/swift-crypto", "4.0.0"..<"5.0.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+    .package(url: "https://github.com/apple/swift-certificates", from: "1.6.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
   ],
   targets: [
     // Pure core: event model, record format, checksums. No I/O.
@@ -83,8 +93,74 @@ let package = Package(
       dependencies: [
         "OutpostCore", "OutpostJournal", "OutpostGPS", "OutpostInput", "OutpostConfig",
         "OutpostSensors", "OutpostHooks", "OutpostControl", "OutpostSystemd", "OutpostGPIO",
+        "OutpostUplink", "OutpostEnrollment",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
+    // What enrollment gives a box: its key and certificate, the CA certificate, the station
+    // addresses and datagram keys, in one JSON file. Written by the station, installed by
+    // `outpostctl enroll`, read by outpostd. FoundationEssentials only (the agent links it).
+    .target(name: "OutpostEnrollment", swiftSettings: strict),
+    // The uplink: TLS 1.3 with a device certificate to the first reachable station, resuming
+    // from the journal, alarms first, a window of batches in flight, pings. Shared by outpostd
+    // and by a station forwarding to a higher station.
+    .target(
+      name: "OutpostUplink",
+      dependencies: [
+        "OutpostCore", "OutpostJournal", "OutpostWire", "OutpostEnrollment",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // The station's certificate authority: its key, the station's server certificate, device
+    // certificates. Station side only.
+    .target(
+      name: "OutpostCA",
+      dependencies: [
+        "OutpostEnrollment",
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
+    // The station's store: SQLite through GRDB (WAL) by default, PostgreSQL through
+    // postgres-nio, with the same schema semantics. Station side only.
+    .target(
+      name: "OutpostStore",
+      dependencies: [
+        "OutpostCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // The station: listener, sessions, ingest, incidents, timers, escalation, forwarding.
+    .target(
+      name: "OutpostStation",
+      dependencies: [
+        "OutpostCore", "OutpostWire", "OutpostStore", "OutpostCA", "OutpostEnrollment",
+        "OutpostConfig", "OutpostSystemd", "OutpostUplink", "OutpostJournal", "OutpostHooks",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "outpost-station",
+      dependencies: [
+        "OutpostStation", "OutpostStore", "OutpostCA", "OutpostSystemd", "OutpostConfig",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
@@ -144,6 +220,7 @@ let package = Package(
         "OutpostWire",
         "OutpostWireJSON",
         "OutpostControl",
+        "OutpostEnrollment",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -215,6 +292,35 @@ let package = Package(
     .testTarget(
       name: "OutpostctlTests",
       dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostCATests",
+      dependencies: [
+        "OutpostCA", "OutpostEnrollment", "OutpostTestKit", "OutpostStation", "OutpostUplink",
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostStoreTests",
+      dependencies: ["OutpostStore", "OutpostCore", "OutpostTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "OutpostStationTests",
+      dependencies: [
+        "OutpostStation", "OutpostStore", "OutpostCA", "OutpostEnrollment", "OutpostUplink",
+        "OutpostWire", "OutpostCore", "OutpostJournal", "OutpostTestKit",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: strict
     ),
     .testTarget(

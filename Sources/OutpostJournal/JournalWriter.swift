@@ -14,6 +14,8 @@ public actor JournalWriter {
   private var flushTask: Task<Void, Never>?
   /// Syncs performed for waiting records (for status and tests).
   public private(set) var groupCommits = 0
+  private var durableWatchers: [Int: AsyncStream<Void>.Continuation] = [:]
+  private var nextWatcher = 0
 
   /// - Parameters:
   ///   - journal: the journal, handed over for good.
@@ -47,6 +49,7 @@ public actor JournalWriter {
     if entry.priority == .alarm {
       let seq = try journal.append(entry, durable: true)
       resumeWaiters(with: nil)
+      signalDurable()
       return seq
     }
     return try journal.append(entry, durable: false)
@@ -84,6 +87,29 @@ public actor JournalWriter {
       throw error
     }
     resumeWaiters(with: nil)
+    signalDurable()
+  }
+
+  /// A signal each time records became durable (an alarm's sync, a group commit, a flush), for
+  /// readers such as the uplink that send what is durable. Signals do not queue up: a reader
+  /// that was busy sees one, then reads everything new.
+  public func durableAppends() -> AsyncStream<Void> {
+    let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    let id = nextWatcher
+    nextWatcher += 1
+    durableWatchers[id] = continuation
+    continuation.onTermination = { [weak self] _ in
+      Task { await self?.forgetWatcher(id) }
+    }
+    return stream
+  }
+
+  private func forgetWatcher(_ id: Int) {
+    durableWatchers[id] = nil
+  }
+
+  private func signalDurable() {
+    for watcher in durableWatchers.values { watcher.yield() }
   }
 
   /// Runs `body` with the journal, for acknowledgements, reads and statistics.

@@ -41,6 +41,36 @@ extension RingJournal {
     return result
   }
 
+  /// Where reading by ``records(after:limit:)`` starts: the oldest live record.
+  public var oldestPosition: RingPosition { RingPosition(offset: cleanTail) }
+
+  /// Where the next appended record will be: reading from here finds only later records.
+  public var headPosition: RingPosition { RingPosition(offset: head) }
+
+  /// Reads forward: the durable live records at or after `position` in ring order, at most
+  /// `limit`, and the position just after the last one returned (or after the durable head,
+  /// when fewer were found). A position the ring has since overwritten reads from the oldest
+  /// live record. The uplink reads the backlog this way, a little at a time, without rescanning
+  /// from the tail; records the cleaner relocated come again later in ring order.
+  public func records(after position: RingPosition, limit: Int) throws -> (
+    records: [Record], next: RingPosition
+  ) {
+    var at = max(position.offset, cleanTail)
+    var result: [Record] = []
+    while result.count < limit {
+      switch try scanStep(at: at, limit: durableHead) {
+      case .record(let decoded, let next):
+        result.append(decoded.record)
+        at = next
+      case .skip(let next), .damaged(let next):
+        at = next
+      case .end:
+        return (result, RingPosition(offset: at))
+      }
+    }
+    return (result, RingPosition(offset: at))
+  }
+
   /// Live records not yet acknowledged, alarms first, then the rest in ring order.
   public func unacknowledged(limit: Int = .max) throws -> [Record] {
     var alarms: [Record] = []
@@ -135,6 +165,16 @@ extension RingJournal {
 }
 
 /// What ``RingJournal/verify()`` found.
+/// A place in the ring, for reading forward with ``RingJournal/records(after:limit:)``.
+public struct RingPosition: Sendable, Hashable, Comparable {
+  /// Bytes since the ring was created (never wraps).
+  public var offset: UInt64
+
+  public init(offset: UInt64) { self.offset = offset }
+
+  public static func < (a: RingPosition, b: RingPosition) -> Bool { a.offset < b.offset }
+}
+
 public struct VerifyReport: Sendable, Equatable {
   public var records: UInt64 = 0
   public var gapRecords: UInt64 = 0

@@ -20,30 +20,40 @@ import Testing
     return (0..<UInt64(runs)).map { base &+ $0 }
   }
 
-  /// Runs the seeds of one mode; stops after three failures, each recorded with its seed.
-  static func runAll(_ mode: ModelRun.Mode, default count: Int, base: UInt64) {
-    var failed = 0
-    for seed in seeds(default: count, base: base) {
-      var run = ModelRun(seed: seed, mode: mode)
-      run.execute()
-      if let failure = run.failure {
-        failed += 1
-        Issue.record("model run failed — replay with OUTPOST_MODEL_SEED=\(seed): \(failure)")
-        if failed >= 3 { break }
+  /// Runs the seeds of one mode on a thread of its own, and records up to three failures, each
+  /// with its seed.
+  ///
+  /// The runs take tens of seconds of CPU; on the cooperative pool (two threads on a two-core
+  /// machine) they would starve every other test of the process for that long, and tests that
+  /// wait on real timers would then fail for reasons of their own.
+  static func runAll(_ mode: ModelRun.Mode, default count: Int, base: UInt64) async throws {
+    let seeds = seeds(default: count, base: base)
+    let failures = try await onOwnThread {
+      var failures: [String] = []
+      for seed in seeds {
+        var run = ModelRun(seed: seed, mode: mode)
+        run.execute()
+        if let failure = run.failure {
+          failures.append(
+            "model run failed — replay with OUTPOST_MODEL_SEED=\(seed): \(failure)")
+          if failures.count >= 3 { break }
+        }
       }
+      return failures
     }
+    for failure in failures { Issue.record(Comment(rawValue: failure)) }
   }
 
-  @Test func crashesNeverLoseDurableRecordsNorReturnCorruptOnes() {
-    Self.runAll(.crashes, default: 1500, base: 1_000_000)
+  @Test func crashesNeverLoseDurableRecordsNorReturnCorruptOnes() async throws {
+    try await Self.runAll(.crashes, default: 1500, base: 1_000_000)
   }
 
-  @Test func powerCutsInTheMiddleOfAnOperationLoseNothingDurable() {
-    Self.runAll(.powerCuts, default: 1000, base: 9_000_000)
+  @Test func powerCutsInTheMiddleOfAnOperationLoseNothingDurable() async throws {
+    try await Self.runAll(.powerCuts, default: 1000, base: 9_000_000)
   }
 
-  @Test func ioErrorsAndBitFlipsNeverProduceCorruptRecordsOrReusedNumbers() {
-    Self.runAll(.faults, default: 1000, base: 5_000_000)
+  @Test func ioErrorsAndBitFlipsNeverProduceCorruptRecordsOrReusedNumbers() async throws {
+    try await Self.runAll(.faults, default: 1000, base: 5_000_000)
   }
 }
 

@@ -46,13 +46,17 @@ final class Daemon: @unchecked Sendable {
     received.draining.store(false, ordering: .relaxed)
   }
 
-  /// A minimal configuration: a 1 MiB journal, the control socket for our own group.
+  /// A minimal configuration: a 1 MiB journal, the control socket for our own group. Joined
+  /// presses are written at most every 600 s, so that tests counting records do not depend on
+  /// how fast this machine runs them.
   static let minimalConfig = """
     [agent]
     device = "test-box"
     [journal]
     size = 1048576
     group_commit_ms = 20
+    [alarm]
+    record_interval_s = 600
     [control]
     group = ""
 

@@ -1,0 +1,3 @@
+import OutpostStation
+
+print("outpost-station")

@@ -83,7 +83,8 @@ public protocol StationStore: Sendable {
   /// Audit entries, newest first.
   func audit(limit: Int) async throws -> [AuditEntry]
   /// Adds an audit entry of the station's own (a device added through the CLI, say).
-  func addAudit(actor: String, action: String, incidentID: Int64?, device: String?,
+  func addAudit(
+    actor: String, action: String, incidentID: Int64?, device: String?,
     detail: String, atMs: Int64) async throws
 
   /// Closes connections and files.

@@ -1,0 +1,64 @@
+import OutpostCore
+
+/// The words and rules both stores share: audit actions and actors, which states an incident
+/// may move between, and how stored names map back to enums.
+enum StoreRules {
+  /// The actor of what the station does by itself (timers, escalation).
+  static let stationActor = "station"
+
+  /// States in which an incident is still running: a second SOS joins it, a cancel or a
+  /// check-in applies to it, and no second one of the same kind and detail is opened.
+  static let runningStates: [IncidentState] = [.open, .acknowledged]
+  /// `runningStates` as a SQL list.
+  static let runningStatesSQL = "('open', 'acknowledged')"
+
+  /// Box-originated incident kinds, as a SQL list.
+  static let fromBoxKindsSQL = "('sos', 'sensor-alarm')"
+  /// The states a box is told about, as a SQL list.
+  static let notifiedStatesSQL = "('acknowledged', 'resolved', 'false-alarm')"
+
+  static func openDetail(kind: IncidentKind, detail: String?, record: Record, epoch: UInt64)
+    -> String
+  {
+    let id = "\(String(epoch, radix: 16))/\(record.seq)"
+    switch kind {
+    case .sos: return "sos, record \(id)"
+    case .sensorAlarm: return "sensor alarm \(detail ?? ""), record \(id)"
+    case .checkInOverdue, .offline: return kind.rawValue
+    }
+  }
+
+  static func overdueDetail(lastCheckInMs: Int64?, intervalMs: Int64) -> String {
+    let last = lastCheckInMs.map { "last check-in at \($0) ms" } ?? "no check-in since registration"
+    return "check-in overdue: \(last), interval \(intervalMs) ms"
+  }
+
+  static func offlineDetail(lastSeenMs: Int64?, limitMs: Int64) -> String {
+    let last = lastSeenMs.map { "last contact at \($0) ms" } ?? "no contact since registration"
+    return "box offline: \(last), limit \(limitMs) ms"
+  }
+
+  /// Whether the box still has to be told `state`, having been told `notified`.
+  static func boxNeedsNotice(state: IncidentState, notified: IncidentState?) -> Bool {
+    guard state == .acknowledged || state == .resolved || state == .falseAlarm else { return false }
+    guard let notified else { return true }
+    return notified < state
+  }
+
+  static func kind(_ stored: String) throws -> IncidentKind {
+    guard let kind = IncidentKind(rawValue: stored) else {
+      throw StoreError.unavailable("unknown incident kind \"\(stored)\" in the database")
+    }
+    return kind
+  }
+
+  static func state(_ stored: String) throws -> IncidentState {
+    guard let state = IncidentState(rawValue: stored) else {
+      throw StoreError.unavailable("unknown incident state \"\(stored)\" in the database")
+    }
+    return state
+  }
+
+  /// The `StoreError` for a device id that is not in the database.
+  static func unknownDevice(id: Int64) -> StoreError { .unknownDevice("#\(id)") }
+}

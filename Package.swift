@@ -169,7 +169,7 @@ let package = Package(
     .executableTarget(
       name: "outpostd",
       dependencies: [
-        "OutpostAgent", "OutpostSystemd",
+        "OutpostAgent", "OutpostSystemd", "OutpostEnrollment",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import OutpostHooks
 import OutpostJournal
+import OutpostEnrollment
 import OutpostSystemd
 import ServiceLifecycle
 
@@ -64,7 +65,13 @@ public enum Agent {
     let sources = Sources.make(
       configuration, recorder: recorder, eventLoops: eventLoops, logger: logger)
     let gate = StartupGate(parties: 1 + sources.count)
-    let desk = ControlDesk(recorder: recorder, device: configuration.device, logger: logger)
+    let uplink = UplinkService(
+      configuration: configuration, recorder: recorder, writer: writer, eventLoops: eventLoops,
+      stationOverride: configuration.uplink.stations.compactMap(StationAddress.init),
+      logger: logger)
+    let desk = ControlDesk(
+      recorder: recorder, device: configuration.device, logger: logger,
+      enrolled: { uplink.enrolled() })
     let control = ControlServer(
       path: configuration.controlSocketPath, group: configuration.control.group, desk: desk,
       eventLoops: eventLoops, logger: logger, listening: { gate.arrived() })
@@ -89,6 +96,7 @@ public enum Agent {
     var services: [any Service] = [JournalService(writer: writer, logger: journalLogger)]
     services.append(feedback)
     services.append(control)
+    services.append(uplink)
     services += sources.map { source in GatedSource(source: source, gate: gate) as any Service }
     services.append(systemd)
     let group = ServiceGroup(

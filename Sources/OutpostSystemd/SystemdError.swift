@@ -13,6 +13,8 @@ public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
     case watchdog
     /// `sd_journal_sendv`: sending an entry to journald's native socket.
     case journalSend
+    /// `sd_listen_fds`: reading `LISTEN_FDS` and `LISTEN_PID` (socket activation).
+    case listenFDs
   }
 
   /// The operation that failed.
@@ -46,6 +48,9 @@ public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
     case .journalSend:
       return "sd_journal_sendv failed: \(cause). Is systemd-journald running and "
         + "/run/systemd/journal/socket reachable from this service?"
+    case .listenFDs:
+      return "sd_listen_fds failed: \(cause). LISTEN_FDS and LISTEN_PID must be numbers; check "
+        + "the .socket unit that starts this service."
     }
   }
 

@@ -1,1 +1,245 @@
-enum UplinkPlaceholder {}
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import OutpostCore
+import OutpostEnrollment
+import OutpostJournal
+import OutpostWire
+import Synchronization
+
+/// How the uplink connects and how patient it is.
+public struct UplinkSettings: Sendable {
+  /// The device name sent in `hello` (the certificate's common name).
+  public var device: String
+  /// Stations in order of preference; the first reachable one is used.
+  public var stations: [StationAddress]
+  public var capabilities: Capabilities
+  public var connectTimeout: Duration
+  /// How long the station may take to answer `hello` (TLS handshake included).
+  public var welcomeTimeout: Duration
+  /// The first retry delay after a failed round; doubled each round up to ``backoffMax``, and
+  /// each delay drawn between half and all of that (jitter), so boxes that lost the same
+  /// station do not come back in step.
+  public var backoffInitial: Duration
+  public var backoffMax: Duration
+  /// How long a ping may go unanswered (with nothing else received) before the link is taken
+  /// for half-open and dropped.
+  public var pongTimeout: Duration
+  /// Batches in flight when the station allows more.
+  public var maxWindow: Int
+
+  public init(
+    device: String, stations: [StationAddress], capabilities: Capabilities = [],
+    connectTimeout: Duration = .seconds(10), welcomeTimeout: Duration = .seconds(20),
+    backoffInitial: Duration = .seconds(1), backoffMax: Duration = .seconds(300),
+    pongTimeout: Duration = .seconds(20), maxWindow: Int = 8
+  ) {
+    self.device = device
+    self.stations = stations
+    self.capabilities = capabilities
+    self.connectTimeout = connectTimeout
+    self.welcomeTimeout = welcomeTimeout
+    self.backoffInitial = backoffInitial
+    self.backoffMax = backoffMax
+    self.pongTimeout = pongTimeout
+    self.maxWindow = maxWindow
+  }
+}
+
+/// What the uplink tells its owner (the agent's recorder, or a forwarding station).
+public protocol UplinkDelegate: Sendable {
+  /// The link came up to `station` (after its welcome), or went down (`station` nil).
+  func uplinkLink(up: Bool, station: String?) async
+  /// The station holds these records; the journal has already marked them acknowledged.
+  /// `newly` counts those that were not acknowledged before (nil: not known, after a welcome).
+  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async
+  /// A downlink message: incident acknowledged or handled, locate-now, neighbour alert, time,
+  /// datagram key.
+  func uplinkReceived(_ message: WireMessage) async
+  /// The box's boot counter, wall clock now and a trusted time anchor, for `hello`.
+  func uplinkClock() async -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?)
+}
+
+/// The box's side of the link: connects to the first reachable station over TLS 1.3 with the
+/// device certificate, resumes from the journal (the station's `welcome` says what it holds),
+/// sends alarms ahead of any backlog with a window of batches in flight, and moves the
+/// journal's acknowledgements only on the station's `ack`. Reconnects for ever with capped
+/// exponential backoff and jitter; pings an idle link and drops it when the pong does not come.
+public final class Uplink: Sendable {
+  let settings: UplinkSettings
+  let tls: NIOSSLContext
+  let writer: JournalWriter
+  let delegate: any UplinkDelegate
+  let eventLoops: any EventLoopGroup
+  let logger: Logger
+  /// Bytes sent and received on the wire (TLS records included), for the idle-traffic figure.
+  public let traffic = Traffic()
+
+  public init(
+    settings: UplinkSettings, tls: NIOSSLContext, writer: JournalWriter,
+    delegate: any UplinkDelegate, eventLoops: any EventLoopGroup, logger: Logger
+  ) {
+    self.settings = settings
+    self.tls = tls
+    self.writer = writer
+    self.delegate = delegate
+    self.eventLoops = eventLoops
+    var logger = logger
+    logger[metadataKey: "component"] = "uplink"
+    self.logger = logger
+  }
+
+  /// Runs until cancelled: connect, run a session, back off, again.
+  public func run() async {
+    var failures = 0
+    var lastReason: String?
+    while !Task.isCancelled {
+      var reason = "no station configured"
+      for station in settings.stations {
+        if Task.isCancelled { return }
+        let outcome = await attempt(station)
+        switch outcome {
+        case .sessionEnded(let why, let productive):
+          logger.warning(
+            "link to \(station) lost: \(why)", metadata: ["station": "\(station)"])
+          await delegate.uplinkLink(up: false, station: nil)
+          lastReason = nil
+          if productive { failures = 0 }
+          reason = why
+        case .failed(let why):
+          reason = "\(station): \(why)"
+          continue
+        }
+        break
+      }
+      if reason != lastReason {
+        logger.warning("no station reachable: \(reason); retrying with backoff")
+        lastReason = reason
+      }
+      let delay = backoff(failures)
+      failures += 1
+      try? await Task.sleep(for: delay)
+    }
+  }
+
+  /// The delay after `failures` failed rounds: initial × 2^failures, capped, times a random
+  /// factor in [0.5, 1].
+  func backoff(_ failures: Int) -> Duration {
+    let base = settings.backoffInitial * (1 << min(failures, 20))
+    let capped = min(base, settings.backoffMax)
+    return capped * Double.random(in: 0.5...1.0)
+  }
+
+  enum Outcome {
+    /// A session ran (welcome received) and ended; `productive` when it lasted or delivered.
+    case sessionEnded(String, productive: Bool)
+    case failed(String)
+  }
+
+  private func attempt(_ station: StationAddress) async -> Outcome {
+    let channel: NIOAsyncChannel<WireMessage, WireMessage>
+    do {
+      channel = try await connect(station)
+    } catch {
+      return .failed(describe(error))
+    }
+    let session = Session(uplink: self, station: station)
+    do {
+      try await channel.executeThenClose { inbound, outbound in
+        try await session.run(inbound: inbound, outbound: outbound)
+      }
+      return .sessionEnded("closed by the station", productive: session.wasProductive)
+    } catch let error as SessionFailure {
+      if session.welcomed {
+        return .sessionEnded(error.description, productive: session.wasProductive)
+      }
+      return .failed(error.description)
+    } catch {
+      if session.welcomed {
+        return .sessionEnded(describe(error), productive: session.wasProductive)
+      }
+      return .failed(describe(error))
+    }
+  }
+
+  private func connect(_ station: StationAddress) async throws -> NIOAsyncChannel<
+    WireMessage, WireMessage
+  > {
+    let tls = tls
+    let traffic = traffic
+    return try await ClientBootstrap(group: eventLoops)
+      .connectTimeout(.milliseconds(Int64(settings.connectTimeout.milliseconds)))
+      .channelOption(.socketOption(.so_keepalive), value: 0)
+      .connect(host: station.host, port: station.port) { channel in
+        channel.eventLoop.makeCompletedFuture {
+          let handler = try NIOSSLClientHandler(
+            context: tls, serverHostname: UplinkTLS.serverHostname)
+          try channel.pipeline.syncOperations.addHandlers([
+            TrafficCounter(traffic: traffic), handler,
+            ByteToMessageHandler(StreamFrameDecoder()),
+            MessageToByteHandler(StreamFrameEncoder()),
+          ])
+          return try NIOAsyncChannel<WireMessage, WireMessage>(
+            wrappingChannelSynchronously: channel)
+        }
+      }
+  }
+
+  func describe(_ error: any Error) -> String {
+    if let error = error as? NIOSSLError { return "TLS: \(error)" }
+    if let error = error as? BoringSSLError { return "TLS: \(error)" }
+    return "\(error)"
+  }
+}
+
+/// Bytes through the socket, both ways.
+public final class Traffic: Sendable {
+  private let counts = Mutex<(sent: UInt64, received: UInt64)>((0, 0))
+
+  public init() {}
+
+  public var sent: UInt64 { counts.withLock { $0.sent } }
+  public var received: UInt64 { counts.withLock { $0.received } }
+
+  func add(sent: Int = 0, received: Int = 0) {
+    counts.withLock {
+      $0.sent += UInt64(sent)
+      $0.received += UInt64(received)
+    }
+  }
+}
+
+/// Counts the bytes the socket carries (below TLS).
+final class TrafficCounter: ChannelDuplexHandler, Sendable {
+  typealias InboundIn = ByteBuffer
+  typealias InboundOut = ByteBuffer
+  typealias OutboundIn = ByteBuffer
+  typealias OutboundOut = ByteBuffer
+  let traffic: Traffic
+
+  init(traffic: Traffic) { self.traffic = traffic }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    traffic.add(received: unwrapInboundIn(data).readableBytes)
+    context.fireChannelRead(data)
+  }
+
+  func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    traffic.add(sent: unwrapOutboundIn(data).readableBytes)
+    context.write(data, promise: promise)
+  }
+}
+
+/// Why a session ended, said plainly.
+struct SessionFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+  var milliseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}

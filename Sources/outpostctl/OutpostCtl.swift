@@ -10,7 +10,7 @@ struct OutpostCtl: ParsableCommand {
     abstract: "Inspect and exercise an Outpost field box.",
     subcommands: [
       SOSCommand.self, CheckInCommand.self, CancelCommand.self, ReportCommand.self,
-      StatusCommand.self, JournalCommand.self, WireCommand.self,
+      StatusCommand.self, EnrollCommand.self, JournalCommand.self, WireCommand.self,
     ]
   )
 }

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import OutpostAgent
 import OutpostConfig
+import OutpostEnrollment
 import OutpostSystemd
 
 /// `outpostd`, the field agent. Its flags are a contract: the systemd unit and administrators'
@@ -33,6 +34,12 @@ struct Outpostd: AsyncParsableCommand {
   @Option(help: "The run directory (control socket), overriding agent.run_dir.")
   var runDir: String?
 
+  @Option(
+    help:
+      "A station to connect to, HOST:PORT (repeatable); overrides uplink.stations and the enrollment's."
+  )
+  var station: [String] = []
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel = "info"
 
@@ -47,6 +54,13 @@ struct Outpostd: AsyncParsableCommand {
     }
     if let stateDir { configuration.stateDirectory = stateDir }
     if let runDir { configuration.runDirectory = runDir }
+    if !station.isEmpty {
+      for text in station where StationAddress(text) == nil {
+        Self.printError("outpostd: --station \(text): not HOST:PORT (port 1 to 65535)")
+        throw ExitCode(64)
+      }
+      configuration.uplink.stations = station
+    }
     if checkConfig {
       print("\(config): OK")
       print(ConfigSummary.text(configuration))

@@ -23,6 +23,7 @@ public struct AgentConfiguration: Sendable {
   public var sensors: [SensorSettings] = []
   public var health = HealthSettings()
   public var feedback: [FeedbackSettings] = []
+  public var uplink = UplinkConfiguration()
 
   public init() {}
 
@@ -32,6 +33,11 @@ public struct AgentConfiguration: Sendable {
   }
 
   /// The control socket's path in the run directory.
+  /// The installed enrollment bundle (`outpostctl enroll` writes it).
+  public var enrollmentPath: String {
+    uplink.enrollment.hasPrefix("/") ? uplink.enrollment : "\(stateDirectory)/\(uplink.enrollment)"
+  }
+
   public var controlSocketPath: String {
     control.socket.hasPrefix("/") ? control.socket : "\(runDirectory)/\(control.socket)"
   }
@@ -227,4 +233,18 @@ public struct FeedbackSettings: Sendable {
   /// and reports when named).
   public var kinds: Set<String>
   public var action: FeedbackAction
+}
+
+/// `[uplink]`: how the box reaches its stations.
+public struct UplinkConfiguration: Sendable, Hashable {
+  /// Stations to try in order (`HOST:PORT`); empty: the enrollment bundle's.
+  public var stations: [String] = []
+  /// The enrollment bundle, relative to the state directory unless absolute.
+  public var enrollment = "enrollment.json"
+  /// The longest wait between connection rounds (backoff doubles up to it, with jitter).
+  public var backoffMax: Duration = .seconds(300)
+  /// How long a ping may go unanswered before the link counts as half-open.
+  public var pongTimeout: Duration = .seconds(20)
+
+  public init() {}
 }

@@ -1,5 +1,6 @@
 import OutpostConfig
 import OutpostCore
+import OutpostEnrollment
 import OutpostGPIO
 import OutpostHooks
 import OutpostInput
@@ -80,6 +81,20 @@ extension AgentConfiguration {
       configuration.health = try HealthSettings(health)
     }
     configuration.feedback = try root.tables("feedback").map(FeedbackSettings.init)
+    if let uplink = try root.optionalTable("uplink") {
+      if let stations = try uplink.optionalStrings("stations") {
+        for station in stations where StationAddress(station) == nil {
+          throw uplink.error("stations", "\"\(station)\" is not HOST:PORT (port 1 to 65535)")
+        }
+        configuration.uplink.stations = stations
+      }
+      configuration.uplink.enrollment = try uplink.string("enrollment", default: "enrollment.json")
+      configuration.uplink.backoffMax = .seconds(
+        try uplink.integer("backoff_max_s", default: 300, in: 1...3600, unit: "seconds"))
+      configuration.uplink.pongTimeout = .seconds(
+        try uplink.integer("pong_timeout_s", default: 20, in: 2...600, unit: "seconds"))
+      try uplink.finish()
+    }
     try root.finish()
     return configuration
   }

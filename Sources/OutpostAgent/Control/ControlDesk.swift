@@ -9,11 +9,17 @@ public struct ControlDesk: Sendable {
   let recorder: Recorder
   let device: String
   let logger: Logger
+  /// Called when `outpostctl enroll` installed a bundle.
+  let enrolled: @Sendable () -> Void
 
-  public init(recorder: Recorder, device: String, logger: Logger) {
+  public init(
+    recorder: Recorder, device: String, logger: Logger,
+    enrolled: @escaping @Sendable () -> Void = {}
+  ) {
     self.recorder = recorder
     self.device = device
     self.logger = logger
+    self.enrolled = enrolled
   }
 
   /// Handles one request; `send` writes a reply line to the client (false when it has gone).
@@ -33,6 +39,10 @@ public struct ControlDesk: Sendable {
           _ = await send(
             ControlReply(event: "line", text: StatusReport.readable(status, device: device)))
         }
+      case "enrolled":
+        enrolled()
+        _ = await send(
+          ControlReply(event: "line", text: "the agent is connecting with the new enrollment"))
       case "journal-stat":
         let statistics = try await recorder.journalWriter.withJournal { try $0.statistics() }
         let text =

@@ -66,6 +66,8 @@ public struct AgentStatus: Sendable {
   public var oldestPendingSeq: UInt64?
   public var oldestPendingTime: RecordTime?
   public var link: LinkState
+  /// No enrollment bundle is installed: the box records locally only.
+  public var waitingForEnrollment = false
   /// The last SOS, cancel or sensor alarm.
   public var lastAlarm: TrackedAlarm?
   /// The last thing recorded by a trigger (alarm, check-in or report).
@@ -94,7 +96,7 @@ public struct AgentStatus: Sendable {
   public var statusLine: String {
     var parts = ["\(pendingRecords) pending"]
     if let age = oldestPendingAgeSeconds { parts[0] += " (oldest \(Self.age(age)))" }
-    parts.append("link \(link)")
+    parts.append(waitingForEnrollment ? "waiting for enrollment" : "link \(link)")
     if let alarm = lastAlarm {
       var text = "last \(alarm.kind) \(alarm.progress.rawValue)"
       if let presses = alarm.presses, presses > 1 { text += " (\(presses) presses)" }

@@ -29,6 +29,7 @@ public actor Recorder {
   /// The latest GPS fix and when (monotonic ms) it arrived.
   private var latestFix: (fix: GPSFix, atMs: UInt64)?
   private var link = LinkState.unknown
+  private var waitingForEnrollment = false
   private var sources: [String: SourceState] = [:]
   private var pending: PendingSummary
   private var watchers: [Int: AsyncStream<AgentChange>.Continuation] = [:]
@@ -237,6 +238,49 @@ public actor Recorder {
     publish(.journal)
   }
 
+  /// The uplink's report: the station stored these records, and the journal already marks them
+  /// acknowledged. `newly` is how many of them were not acknowledged before (nil: unknown, as
+  /// after a welcome), so that the pending count follows without rescanning the journal on
+  /// every ack of a draining backlog; the oldest pending record is looked up again only when it
+  /// was among them, at most every two seconds.
+  public func stationAcknowledged(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {
+    for index in alarms.indices
+    where alarms[index].progress == .recorded
+      && ranges.contains(where: { $0.contains(alarms[index].seq) })
+    {
+      update(index, to: .delivered)
+    }
+    if let newly {
+      pending.count -= min(pending.count, UInt64(newly))
+    }
+    let oldestGone = pending.oldestSeq.map { oldest in ranges.contains { $0.contains(oldest) } }
+    if newly == nil || oldestGone == true || pending.count == 0 {
+      rescanPendingSoon()
+    }
+    publish(.journal)
+  }
+
+  private var rescanTask: Task<Void, Never>?
+  private var lastRescan = ContinuousClock.now - .seconds(10)
+
+  private func rescanPendingSoon() {
+    guard rescanTask == nil else { return }
+    let wait = max(.zero, lastRescan + .seconds(2) - .now)
+    rescanTask = Task {
+      try? await Task.sleep(for: wait)
+      await self.rescanPending()
+    }
+  }
+
+  private func rescanPending() async {
+    rescanTask = nil
+    lastRescan = .now
+    if let statistics = try? await writer.withJournal({ try $0.statistics() }) {
+      pending = PendingSummary(statistics)
+      publish(.journal)
+    }
+  }
+
   /// An officer acknowledged the alarm recorded as `seq` (for an SOS: its whole incident).
   public func officerAcknowledged(seq: UInt64, officer: String, note: String) {
     let incident = alarms.first { $0.seq == seq }?.incident
@@ -248,6 +292,18 @@ public actor Recorder {
       alarms[index].note = note.isEmpty ? nil : note
       update(index, to: .acknowledged)
     }
+  }
+
+  /// Whether the box waits for an enrollment bundle (shown instead of the link state).
+  public func enrollment(waiting: Bool) {
+    guard waiting != waitingForEnrollment else { return }
+    waitingForEnrollment = waiting
+    publish(.link)
+  }
+
+  /// What `hello` tells the station of the box's clock: boot, wall time now, GPS anchor.
+  public func uplinkClock() -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?) {
+    (clock.boot, clock.now().wallMs, clock.gpsAnchor)
   }
 
   /// The uplink's link state changed.
@@ -279,6 +335,7 @@ public actor Recorder {
     return AgentStatus(
       pendingRecords: pending.count, oldestPendingSeq: pending.oldestSeq,
       oldestPendingTime: pending.oldestTime, link: link,
+      waitingForEnrollment: waitingForEnrollment,
       lastAlarm: alarms.last { $0.kind != .checkIn && $0.kind != .report },
       lastRecorded: alarms.last, alarms: alarms, clockTrusted: clock.isTrusted,
       position: currentPosition(), sources: sources, journal: journal, now: clock.now())

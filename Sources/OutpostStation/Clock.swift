@@ -1,0 +1,8 @@
+import Glibc
+
+/// The wall clock, ms since the Unix epoch.
+func wallClockMs() -> Int64 {
+  var now = timespec()
+  clock_gettime(CLOCK_REALTIME, &now)
+  return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}

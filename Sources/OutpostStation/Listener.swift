@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import OutpostEnrollment
+import OutpostWire
+import ServiceLifecycle
+import Synchronization
+
+/// Where boxes connect: TCP with TLS 1.3 and mutual certificates, on the configured addresses
+/// or on sockets systemd passed in. Each connection runs as its own task; too many at once are
+/// refused at once.
+final class Listener: Service {
+  let core: StationCore
+  let tls: NIOSSLContext
+  let eventLoops: any EventLoopGroup
+  /// Sockets from systemd (socket activation); when empty, `addresses` are bound.
+  let inheritedSockets: [Int32]
+  let addresses: [StationAddress]
+  let listening: @Sendable ([String]) -> Void
+  private let open = Atomic<Int>(0)
+
+  init(
+    core: StationCore, tls: NIOSSLContext, eventLoops: any EventLoopGroup,
+    inheritedSockets: [Int32], addresses: [StationAddress],
+    listening: @escaping @Sendable ([String]) -> Void
+  ) {
+    self.core = core
+    self.tls = tls
+    self.eventLoops = eventLoops
+    self.inheritedSockets = inheritedSockets
+    self.addresses = addresses
+    self.listening = listening
+  }
+
+  typealias Server = NIOAsyncChannel<NIOAsyncChannel<WireMessage, WireMessage>, Never>
+
+  func run() async throws {
+    var servers: [Server] = []
+    if inheritedSockets.isEmpty {
+      for address in addresses {
+        do {
+          servers.append(
+            try await bootstrap().bind(host: address.host, port: address.port) { channel in
+              self.prepare(channel)
+            })
+        } catch {
+          throw StationError("cannot listen on \(address): \(error)")
+        }
+      }
+    } else {
+      for socket in inheritedSockets {
+        servers.append(
+          try await bootstrap().bind(socket, cleanupExistingSocketFile: false) { channel in
+            self.prepare(channel)
+          })
+      }
+    }
+    let bound = servers.compactMap { $0.channel.localAddress.map { "\($0)" } }
+    core.logger.notice(
+      "listening for boxes on \(bound.joined(separator: ", "))\(inheritedSockets.isEmpty ? "" : " (from systemd)")"
+    )
+    listening(bound)
+    let started = servers
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        for server in started {
+          group.addTask { try await self.accept(server) }
+        }
+      }
+    } onGracefulShutdown: {
+      for server in started { server.channel.close(promise: nil) }
+    }
+  }
+
+  private func bootstrap() -> ServerBootstrap {
+    ServerBootstrap(group: eventLoops)
+      .serverChannelOption(.backlog, value: 4096)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+      .childChannelOption(.autoRead, value: true)
+  }
+
+  private func prepare(_ channel: any Channel) -> EventLoopFuture<
+    NIOAsyncChannel<WireMessage, WireMessage>
+  > {
+    let tls = tls
+    let idle = TimeAmount.seconds(Int64(core.configuration.link.pingIntervalSeconds) * 5 / 2)
+    return channel.eventLoop.makeCompletedFuture {
+      try channel.pipeline.syncOperations.addHandlers([
+        IdleStateHandler(readTimeout: idle), CloseWhenIdle(),
+        NIOSSLServerHandler(context: tls),
+        ByteToMessageHandler(StreamFrameDecoder()),
+        MessageToByteHandler(StreamFrameEncoder()),
+      ])
+      return try NIOAsyncChannel<WireMessage, WireMessage>(wrappingChannelSynchronously: channel)
+    }
+  }
+
+  private func accept(_ server: Server) async throws {
+    let limit = core.configuration.link.maxConnections
+    try await server.executeThenClose { inbound in
+      try await withThrowingDiscardingTaskGroup { group in
+        for try await connection in inbound {
+          let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown peer"
+          let count = open.wrappingAdd(1, ordering: .relaxed).newValue
+          guard count <= limit else {
+            open.wrappingSubtract(1, ordering: .relaxed)
+            core.logger.warning(
+              "refused \(peer): \(limit) connections are open (link.max_connections)")
+            connection.channel.close(promise: nil)
+            continue
+          }
+          group.addTask {
+            await BoxConnection(core: self.core, channel: connection, peer: peer).run()
+            self.open.wrappingSubtract(1, ordering: .relaxed)
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Closes a connection that received nothing for the idle handler's read timeout (a box pings
+/// an idle link; silence means the link is dead or half-open).
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+  typealias InboundIn = NIOAny
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+      context.close(promise: nil)
+    } else {
+      context.fireUserInboundEventTriggered(event)
+    }
+  }
+}
+
+/// A station failure an administrator can act on.
+public struct StationError: Error, Sendable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

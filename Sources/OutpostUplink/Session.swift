@@ -1,0 +1,319 @@
+import Logging
+import NIOCore
+import OutpostCore
+import OutpostEnrollment
+import OutpostJournal
+import OutpostWire
+
+/// One connection's conversation with a station: hello, welcome, batches out and acks back,
+/// pings, downlink messages. Lives on the task that runs it; its child tasks only turn inbound
+/// messages, durable-append signals and timer deadlines into events for that task.
+final class Session {
+  let uplink: Uplink
+  let station: StationAddress
+  private(set) var welcomed = false
+  /// The session delivered records or lasted long enough that the backoff starts over.
+  private(set) var wasProductive = false
+
+  private var epoch: UInt64 = 0
+  private var window = 1
+  private var maxRecords = 64
+  private var pingInterval: Duration = .seconds(300)
+  private var started = ContinuousClock.now
+  private var lastHeard = ContinuousClock.now
+  private var pingSent: (nonce: UInt64, at: ContinuousClock.Instant)?
+  private var nextNonce: UInt64 = 1
+  private var timer: Task<Void, Never>?
+
+  /// Alarms found but not yet sent, ascending.
+  private var alarmQueue: [Record] = []
+  /// Where the alarm scan continues: records before it were looked at.
+  private var alarmCursor = RingPosition(offset: 0)
+  /// Where the backlog continues.
+  private var backlogCursor = RingPosition(offset: 0)
+  /// Batches sent and not yet wholly acknowledged, oldest first.
+  private var flights: [Set<UInt64>] = []
+  private var inFlight: Set<UInt64> = []
+  /// Alarm batches may go beyond the window by this many, so an SOS never waits behind the
+  /// backlog's acknowledgements.
+  private static let alarmOvertake = 4
+
+  init(uplink: Uplink, station: StationAddress) {
+    self.uplink = uplink
+    self.station = station
+  }
+
+  enum Event: Sendable {
+    case message(WireMessage)
+    case closed((any Error)?)
+    case durable
+    case tick
+  }
+
+  private var writer: JournalWriter { uplink.writer }
+  private var logger: Logger { uplink.logger }
+
+  func run(
+    inbound: NIOAsyncChannelInboundStream<WireMessage>,
+    outbound: NIOAsyncChannelOutboundWriter<WireMessage>
+  ) async throws {
+    let (events, sink) = AsyncStream<Event>.makeStream()
+    defer {
+      timer?.cancel()
+      sink.finish()
+    }
+    let clock = await uplink.delegate.uplinkClock()
+    let (epoch, ackFloor, nextSeq) = await writer.withJournal {
+      ($0.epoch, $0.ackFloor, $0.nextSequenceNumber)
+    }
+    self.epoch = epoch
+    started = .now
+    lastHeard = .now
+    try await outbound.write(
+      .hello(
+        Hello(
+          versions: ProtocolVersion.supported, device: uplink.settings.device,
+          capabilities: uplink.settings.capabilities, epoch: epoch, ackFloor: ackFloor,
+          nextSeq: nextSeq, boot: clock.boot, wallMs: clock.wallMs, timeAnchor: clock.anchor)))
+    arm(at: started + uplink.settings.welcomeTimeout, sink: sink)
+    let durable = await writer.durableAppends()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        do {
+          for try await message in inbound { sink.yield(.message(message)) }
+          sink.yield(.closed(nil))
+        } catch {
+          sink.yield(.closed(error))
+        }
+      }
+      group.addTask {
+        for await _ in durable { sink.yield(.durable) }
+      }
+      defer { group.cancelAll() }
+      for await event in events {
+        switch event {
+        case .message(let message):
+          lastHeard = .now
+          try await handle(message, outbound: outbound, sink: sink)
+        case .closed(let error):
+          if let error { throw SessionFailure(uplink.describe(error)) }
+          throw SessionFailure(welcomed ? "closed by the station" : "closed before welcome")
+        case .durable:
+          if welcomed {
+            try await scanAlarms()
+            try await fill(outbound)
+          }
+        case .tick:
+          try await tick(outbound, sink: sink)
+        }
+      }
+    }
+  }
+
+  // MARK: Messages
+
+  private func handle(
+    _ message: WireMessage, outbound: NIOAsyncChannelOutboundWriter<WireMessage>,
+    sink: AsyncStream<Event>.Continuation
+  ) async throws {
+    switch message {
+    case .welcome(let welcome):
+      guard !welcomed else { throw SessionFailure("a second welcome from the station") }
+      guard ProtocolVersion.supported.contains(welcome.version) else {
+        throw SessionFailure("the station chose protocol version \(welcome.version)")
+      }
+      window = max(1, min(Int(welcome.window), uplink.settings.maxWindow))
+      maxRecords = max(1, min(Int(welcome.maxRecordsPerBatch), WireLimits.maxRecordsPerBatch))
+      pingInterval = .seconds(max(5, Int(welcome.pingIntervalSeconds)))
+      welcomed = true
+      logger.notice(
+        "link up to \(station): station holds \(welcome.stored.count) ranges of epoch \(String(epoch, radix: 16))",
+        metadata: ["station": "\(station)"])
+      try await acknowledge(welcome.stored, fromWelcome: true)
+      await uplink.delegate.uplinkLink(up: true, station: "\(station)")
+      let oldest = await writer.withJournal { $0.oldestPosition }
+      alarmCursor = oldest
+      backlogCursor = oldest
+      try await scanAlarms()
+      arm(at: lastHeard + pingInterval, sink: sink)
+      try await fill(outbound)
+    case .ack(let ack):
+      guard welcomed else { throw SessionFailure("an ack before welcome") }
+      guard ack.epoch == epoch else {
+        logger.info("ack for another epoch \(String(ack.epoch, radix: 16)) ignored")
+        return
+      }
+      try await acknowledge(ack.ranges, fromWelcome: false)
+      wasProductive = true
+      try await fill(outbound)
+    case .ping(let nonce):
+      try await outbound.write(.pong(nonce: nonce))
+    case .pong(let nonce):
+      if pingSent?.nonce == nonce { pingSent = nil }
+    case .error(let report):
+      throw SessionFailure("the station refused: \(report)")
+    case .incidentAcknowledged, .incidentHandled, .locateNow, .neighbourAlert, .time,
+      .datagramKey:
+      guard welcomed else { throw SessionFailure("\(message.type) before welcome") }
+      await uplink.delegate.uplinkReceived(message)
+    case .skipped:
+      break
+    case .hello, .batch:
+      throw SessionFailure("the station sent \(message.type), which only boxes send")
+    }
+  }
+
+  /// Marks `ranges` acknowledged in the journal (only there does an acknowledgement count) and
+  /// forgets the batches they complete.
+  private func acknowledge(_ ranges: [ClosedRange<UInt64>], fromWelcome: Bool) async throws {
+    guard !ranges.isEmpty else {
+      if fromWelcome { await uplink.delegate.uplinkStored([], newly: nil) }
+      return
+    }
+    let applied = try await writer.withJournal { ring -> [ClosedRange<UInt64>] in
+      var applied: [ClosedRange<UInt64>] = []
+      for range in ranges where range.lowerBound < ring.nextSequenceNumber {
+        let clamped = range.lowerBound...min(range.upperBound, ring.nextSequenceNumber - 1)
+        try ring.acknowledge(clamped)
+        applied.append(clamped)
+      }
+      return applied
+    }
+    if applied.count < ranges.count || applied.last != ranges.last {
+      logger.warning("the station acknowledged sequence numbers this journal never issued")
+    }
+    var cleared: [UInt64] = []
+    for seq in inFlight where applied.contains(where: { $0.contains(seq) }) { cleared.append(seq) }
+    for seq in cleared { inFlight.remove(seq) }
+    for index in flights.indices { flights[index].subtract(cleared) }
+    flights.removeAll { $0.isEmpty }
+    alarmQueue.removeAll { record in applied.contains { $0.contains(record.seq) } }
+    await uplink.delegate.uplinkStored(applied, newly: fromWelcome ? nil : cleared.count)
+  }
+
+  // MARK: Sending
+
+  /// Sends batches while the window allows: queued alarms first (they may overtake a full
+  /// window by a few batches), then the backlog in ring order.
+  private func fill(_ outbound: NIOAsyncChannelOutboundWriter<WireMessage>) async throws {
+    while !alarmQueue.isEmpty && flights.count < window + Self.alarmOvertake {
+      let batch = Array(alarmQueue.prefix(maxRecords))
+      alarmQueue.removeFirst(batch.count)
+      try await send(batch, outbound)
+    }
+    while flights.count < window {
+      let batch = try await nextBacklog()
+      guard !batch.isEmpty else { return }
+      try await send(batch, outbound)
+    }
+  }
+
+  private func send(_ records: [Record], _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>)
+    async throws
+  {
+    try await outbound.write(.batch(Batch(epoch: epoch, records: records.map(WireRecord.init))))
+    let seqs = Set(records.map(\.seq))
+    inFlight.formUnion(seqs)
+    flights.append(seqs)
+  }
+
+  /// Up to one batch of unacknowledged records not in flight, from the backlog cursor on,
+  /// ascending (a batch must ascend; relocated records come later in ring order).
+  private func nextBacklog() async throws -> [Record] {
+    let limit = maxRecords
+    let inFlight = inFlight
+    var cursor = backlogCursor
+    let found = try await writer.withJournal { ring -> [Record] in
+      var found: [UInt64: Record] = [:]
+      while found.count < limit {
+        let (records, next) = try ring.records(after: cursor, limit: limit)
+        if records.isEmpty { break }
+        var taken = 0
+        for record in records {
+          taken += 1
+          if !ring.isAcknowledged(record.seq) && !inFlight.contains(record.seq) {
+            found[record.seq] = record
+            if found.count == limit { break }
+          }
+        }
+        if taken == records.count {
+          cursor = next
+        } else {
+          // Stopped inside this read: continue after the last record taken next time.
+          let (_, after) = try ring.records(after: cursor, limit: taken)
+          cursor = after
+        }
+      }
+      return found.values.sorted { $0.seq < $1.seq }
+    }
+    backlogCursor = await writer.withJournal { ring in
+      var position = cursor
+      if position < ring.oldestPosition { position = ring.oldestPosition }
+      return position
+    }
+    return found
+  }
+
+  /// Finds alarms among records made durable since the last scan and queues them.
+  private func scanAlarms() async throws {
+    var cursor = alarmCursor
+    let inFlight = inFlight
+    while true {
+      let (alarms, next, more) = try await writer.withJournal {
+        ring -> ([Record], RingPosition, Bool) in
+        let (records, next) = try ring.records(after: cursor, limit: 512)
+        let alarms = records.filter {
+          $0.priority == .alarm && !ring.isAcknowledged($0.seq) && !inFlight.contains($0.seq)
+        }
+        return (alarms, next, !records.isEmpty)
+      }
+      cursor = next
+      let queued = Set(alarmQueue.map(\.seq))
+      alarmQueue += alarms.filter { !queued.contains($0.seq) }
+      if !more { break }
+    }
+    alarmCursor = cursor
+    alarmQueue.sort { $0.seq < $1.seq }
+  }
+
+  // MARK: Timers
+
+  /// Wakes the session at `deadline` (one timer at a time; nothing wakes it in between).
+  private func arm(at deadline: ContinuousClock.Instant, sink: AsyncStream<Event>.Continuation) {
+    timer?.cancel()
+    timer = Task {
+      try? await Task.sleep(until: deadline, clock: .continuous)
+      if !Task.isCancelled { sink.yield(.tick) }
+    }
+  }
+
+  private func tick(
+    _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>, sink: AsyncStream<Event>.Continuation
+  ) async throws {
+    let now = ContinuousClock.now
+    guard welcomed else {
+      throw SessionFailure("no welcome within \(uplink.settings.welcomeTimeout)")
+    }
+    if now - started > .seconds(60) { wasProductive = true }
+    if let sent = pingSent {
+      if lastHeard < sent.at && now - sent.at >= uplink.settings.pongTimeout {
+        throw SessionFailure(
+          "no answer to a ping within \(uplink.settings.pongTimeout): the link is half-open")
+      }
+      if lastHeard >= sent.at { pingSent = nil }
+    }
+    if pingSent == nil {
+      if now - lastHeard >= pingInterval {
+        let nonce = nextNonce
+        nextNonce += 1
+        pingSent = (nonce, now)
+        try await outbound.write(.ping(nonce: nonce))
+        arm(at: now + uplink.settings.pongTimeout, sink: sink)
+      } else {
+        arm(at: lastHeard + pingInterval, sink: sink)
+      }
+    } else if let sent = pingSent {
+      arm(at: sent.at + uplink.settings.pongTimeout, sink: sink)
+    }
+  }
+}

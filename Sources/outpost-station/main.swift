@@ -1,3 +1,0 @@
-import OutpostStation
-
-print("outpost-station")

@@ -2,9 +2,9 @@ import Glibc
 import Logging
 import NIOCore
 import NIOPosix
+import OutpostEnrollment
 import OutpostHooks
 import OutpostJournal
-import OutpostEnrollment
 import OutpostSystemd
 import ServiceLifecycle
 
@@ -62,6 +62,7 @@ public enum Agent {
     notifier: SystemdNotifier
   ) async throws {
 
+    await recorder.enrollment(waiting: access(configuration.enrollmentPath, F_OK) != 0)
     let sources = Sources.make(
       configuration, recorder: recorder, eventLoops: eventLoops, logger: logger)
     let gate = StartupGate(parties: 1 + sources.count)

@@ -122,7 +122,7 @@ public struct EnrollmentBundle: Codable, Sendable, Hashable {
     guard !bundle.stations.isEmpty else {
       throw EnrollmentError("\(source): no station addresses")
     }
-    for station in bundle.stations where StationAddress(station) == nil {
+    for station in bundle.stations where (StationAddress(station)?.port ?? 0) == 0 {
       throw EnrollmentError("\(source): station address \"\(station)\" is not HOST:PORT")
     }
     for (name, pem) in [
@@ -155,7 +155,8 @@ public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
     self.port = port
   }
 
-  /// Parses `HOST:PORT` or `[V6]:PORT`; nil when malformed or the port is not 1–65535.
+  /// Parses `HOST:PORT` or `[V6]:PORT`; nil when malformed or the port is not 0–65535 (0, "any
+  /// free port", only makes sense for listening).
   public init?(_ text: String) {
     var host: Substring
     let portText: Substring
@@ -171,7 +172,7 @@ public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
       portText = text[text.index(after: colon)...]
       if host.contains(":") { return nil }
     }
-    guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else { return nil }
+    guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
     host = host.trimmingPrefix(" ")
     self.host = String(host)
     self.port = port

@@ -188,7 +188,7 @@ extension StationConfiguration {
     var result: [StationAddress] = []
     for text in texts {
       guard let address = StationAddress(text) else {
-        throw table.error(key, "\"\(text)\" is not HOST:PORT (port 1 to 65535)")
+        throw table.error(key, "\"\(text)\" is not HOST:PORT (port 0 to 65535)")
       }
       result.append(address)
     }

@@ -55,7 +55,7 @@ struct Outpostd: AsyncParsableCommand {
     if let stateDir { configuration.stateDirectory = stateDir }
     if let runDir { configuration.runDirectory = runDir }
     if !station.isEmpty {
-      for text in station where StationAddress(text) == nil {
+      for text in station where (StationAddress(text)?.port ?? 0) == 0 {
         Self.printError("outpostd: --station \(text): not HOST:PORT (port 1 to 65535)")
         throw ExitCode(64)
       }

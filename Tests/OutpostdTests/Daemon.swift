@@ -19,10 +19,25 @@ final class Daemon: @unchecked Sendable {
   var runDirectory: String { directory.file("run") }
   var logPath: String { directory.file("outpostd.log") }
 
-  /// Starts outpostd with `config` (TOML text) and extra environment.
-  init(config: String, environment: [String: String] = [:]) throws {
+  /// Starts outpostd with `config` (TOML text), extra environment and extra arguments; with
+  /// `enrollment`, `outpostctl enroll` installs that bundle first.
+  init(
+    config: String, environment: [String: String] = [:], arguments: [String] = [],
+    enrollment: String? = nil
+  ) throws {
     notify = try NotifyListener()
     try FileBytes.write(Array(config.utf8), to: directory.file("agent.toml"))
+    if let enrollment {
+      let enrolled = try runChild(
+        try ProductBinary.path("outpostctl"),
+        [
+          "enroll", enrollment, "--state-dir", directory.file("state"), "--run-dir",
+          directory.file("run"),
+        ])
+      guard enrolled.ending == .exited(0) else {
+        throw TestSetupError("outpostctl enroll failed: \(enrolled.errorOutput)")
+      }
+    }
     var variables = environment
     variables["NOTIFY_SOCKET"] = notify.notifySocket
     process = try ChildProcess(
@@ -30,7 +45,7 @@ final class Daemon: @unchecked Sendable {
       [
         "--config", directory.file("agent.toml"), "--state-dir", directory.file("state"),
         "--run-dir", directory.file("run"),
-      ], errorPath: directory.file("outpostd.log"), environment: variables)
+      ] + arguments, errorPath: directory.file("outpostd.log"), environment: variables)
     let notify = notify
     let received = received
     Task.detached {

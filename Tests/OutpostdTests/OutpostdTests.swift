@@ -11,7 +11,7 @@ import Testing
     let ready = await daemon.waitForNotification(containing: "READY=1")
     #expect(ready != nil, "no READY=1; log:\n\(daemon.log)")
     #expect(
-      ready?.contains("STATUS=1 pending (oldest 0s); link unknown; no alarm") == true,
+      ready?.contains("STATUS=1 pending (oldest 0s); waiting for enrollment; no alarm") == true,
       "\(ready ?? "")")
 
     let sos = try await daemon.outpostctl(["sos"])
@@ -38,6 +38,7 @@ import Testing
     #expect(object?["last_alarm"]?["progress"]?.string == "recorded")
     #expect(object?["journal"]?["records"]?.uint64 == 5)
     #expect(object?["link"]?.string == "unknown")
+    #expect(object?["enrolled"]?.bool == false)
 
     let stat = try await daemon.outpostctl(["journal", "stat", "--json"])
     #expect(JSONValue(parsing: stat.output.trimmingSuffix())?["pending"]?.uint64 == 5)

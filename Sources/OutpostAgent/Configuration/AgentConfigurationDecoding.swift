@@ -83,7 +83,7 @@ extension AgentConfiguration {
     configuration.feedback = try root.tables("feedback").map(FeedbackSettings.init)
     if let uplink = try root.optionalTable("uplink") {
       if let stations = try uplink.optionalStrings("stations") {
-        for station in stations where StationAddress(station) == nil {
+        for station in stations where (StationAddress(station)?.port ?? 0) == 0 {
           throw uplink.error("stations", "\"\(station)\" is not HOST:PORT (port 1 to 65535)")
         }
         configuration.uplink.stations = stations

@@ -129,12 +129,16 @@ public struct ControlDesk: Sendable {
     let timeout = Duration.milliseconds(max(0, min(request.timeoutMs ?? 60_000, 86_400_000)))
     let reached = await withTaskGroup(of: Bool.self) { group in
       group.addTask {
+        // The subscription also sees the recording itself, already reported: only progress
+        // beyond what was said goes out.
+        var reported = alarm.progress
         for await change in changes {
           guard case .alarm(let updated, _) = change else { continue }
           let mine =
             updated.seq == alarm.seq
             || (alarm.incident != nil && updated.incident == alarm.incident && updated.kind == .sos)
-          guard mine else { continue }
+          guard mine, updated.progress > reported else { continue }
+          reported = updated.progress
           let reply = ControlReply(
             event: updated.progress.rawValue, seq: updated.seq, kind: updated.kind.description,
             incident: updated.incident, presses: updated.presses,

@@ -18,6 +18,7 @@ public enum StatusReport {
     object.add("oldest_pending_seq", status.oldestPendingSeq)
     object.add("oldest_pending_age_s", status.oldestPendingAgeSeconds.map { UInt64(max(0, $0)) })
     object.add("link", status.link.description)
+    object.add("enrolled", !status.waitingForEnrollment)
     object.add("clock_trusted", status.clockTrusted)
     if let position = status.position {
       var place = JSONObject()
@@ -46,7 +47,8 @@ public enum StatusReport {
       pending += ", oldest seq \(seq), \(AgentStatus.age(age)) old"
     }
     rows.append(("pending", pending))
-    rows.append(("link", status.link.description))
+    rows.append(
+      ("link", status.waitingForEnrollment ? "waiting for enrollment" : status.link.description))
     rows.append(("clock", status.clockTrusted ? "trusted" : "untrusted (no GPS or NTP time yet)"))
     rows.append(("last alarm", status.lastAlarm.map(text) ?? "none"))
     if let last = status.lastRecorded, last != status.lastAlarm {

@@ -1,0 +1,162 @@
+import Glibc
+import OutpostTestKit
+import Synchronization
+
+/// A fixture that could not be set up, saying why.
+struct TestSetupError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A real `outpost-station` started by a test: its own CA and SQLite store in a scratch
+/// directory, its own run directory, listening on a loopback port the kernel picks, its own
+/// `NOTIFY_SOCKET`, logs to a file.
+final class StationProcess: @unchecked Sendable {
+  let directory = TemporaryDirectory("station")
+  let notify: NotifyListener
+  private(set) var process: ChildProcess
+  private let received = NotificationLog()
+  let config: String
+  /// `127.0.0.1:PORT` where boxes connect.
+  private(set) var address = ""
+
+  var stateDirectory: String { directory.file("state") }
+  var runDirectory: String { directory.file("run") }
+  var logPath: String { directory.file("station.log") }
+  var log: String { (try? FileBytes.readText(logPath)) ?? "" }
+  var notifications: [String] { received.messages.withLock { $0 } }
+
+  /// Makes the CA, then starts the station with `config` (TOML) on `listen` (default: a port
+  /// the kernel picks) and waits until it is ready.
+  init(config: String = "", listen: String = "127.0.0.1:0") async throws {
+    self.config = config
+    notify = try NotifyListener()
+    try FileBytes.write(Array(config.utf8), to: directory.file("station.toml"))
+    let created = try await Self.run(
+      [
+        "ca", "init", "--config", directory.file("station.toml"), "--state-dir",
+        directory.file("state"),
+      ])
+    guard created.ending == .exited(0) else {
+      throw TestSetupError("ca init: \(created.errorOutput)")
+    }
+    process = try Self.spawn(directory: directory, notify: notify, listen: listen)
+    startDraining()
+    guard let ready = await waitForNotification(containing: "READY=1"),
+      let address = Self.address(in: ready)
+    else { throw TestSetupError("the station did not get ready:\n\(log)") }
+    self.address = address
+  }
+
+  private static func spawn(directory: TemporaryDirectory, notify: NotifyListener, listen: String)
+    throws -> ChildProcess
+  {
+    try ChildProcess(
+      try ProductBinary.path("outpost-station"),
+      [
+        "--config", directory.file("station.toml"), "--state-dir", directory.file("state"),
+        "--run-dir", directory.file("run"), "--listen", listen,
+      ], errorPath: directory.file("station.log"),
+      environment: ["NOTIFY_SOCKET": notify.notifySocket])
+  }
+
+  private func startDraining() {
+    let notify = notify
+    let received = received
+    Task.detached {
+      _ = try? await onOwnThread {
+        while received.draining.load(ordering: .relaxed) {
+          if let message = notify.receive() { received.messages.withLock { $0.append(message) } }
+        }
+      }
+    }
+  }
+
+  deinit {
+    received.draining.store(false, ordering: .relaxed)
+    process.signal(SIGKILL)
+    _ = process.wait()
+  }
+
+  /// `127.0.0.1:PORT` out of the READY status ("listening on [IPv4]127.0.0.1/127.0.0.1:PORT; …").
+  static func address(in status: String) -> String? {
+    guard let range = status.firstRange(of: "127.0.0.1:") else { return nil }
+    let port = status[range.upperBound...].prefix { $0.isNumber }
+    return port.isEmpty ? nil : "127.0.0.1:\(port)"
+  }
+
+  func waitForNotification(containing text: String, seconds: Int = 20) async -> String? {
+    let received = received
+    return try? await onOwnThread {
+      let deadline = monotonicMs() + UInt64(seconds) * 1000
+      repeat {
+        if let seen = received.messages.withLock({ $0.first { $0.contains(text) } }) {
+          return seen
+        }
+        usleep(10_000)
+      } while monotonicMs() < deadline
+      return nil
+    }
+  }
+
+  /// Runs an `outpost-station` command against this station's state and run directories.
+  func command(_ arguments: [String]) async throws -> ChildResult {
+    try await Self.run(
+      arguments + [
+        "--config", directory.file("station.toml"), "--state-dir", stateDirectory, "--run-dir",
+        runDirectory,
+      ])
+  }
+
+  static func run(_ arguments: [String]) async throws -> ChildResult {
+    try await onOwnThread { try runChild(try ProductBinary.path("outpost-station"), arguments) }
+  }
+
+  /// Enrolls a device and returns the path of its bundle.
+  func enroll(_ name: String, _ options: [String] = []) async throws -> String {
+    let bundle = directory.file("\(name).json")
+    let added = try await command(
+      ["device", "add", name, "--bundle", bundle, "--station", address] + options)
+    guard added.ending == .exited(0) else {
+      throw TestSetupError("device add \(name): \(added.errorOutput)")
+    }
+    return bundle
+  }
+
+  /// Polls `body` every 50 ms for up to `seconds`, off the cooperative pool.
+  func eventually(seconds: Int = 20, _ body: @escaping @Sendable () throws -> Bool) async -> Bool {
+    (try? await onOwnThread {
+      let deadline = monotonicMs() + UInt64(seconds) * 1000
+      repeat {
+        if (try? body()) == true { return true }
+        usleep(50_000)
+      } while monotonicMs() < deadline
+      return false
+    }) ?? false
+  }
+
+  /// Kills the station with `signal` and reaps it.
+  func kill(_ signal: Int32) async -> ChildProcess.Ending {
+    process.signal(signal)
+    return (try? await onOwnThread { self.process.wait() }) ?? .exited(-1)
+  }
+
+  /// Starts the station again on the same state and address.
+  func restart() async throws {
+    received.messages.withLock { $0.removeAll() }
+    process = try Self.spawn(directory: directory, notify: notify, listen: address)
+    guard await waitForNotification(containing: "READY=1") != nil else {
+      throw TestSetupError("the station did not get ready again:\n\(log)")
+    }
+  }
+
+  /// Stops with SIGTERM and reaps.
+  func stop() async -> ChildProcess.Ending {
+    process.signal(SIGTERM)
+    return
+      (try? await onOwnThread {
+        _ = self.process.read(until: monotonicMs() + 20_000)
+        return self.process.wait()
+      }) ?? .exited(-1)
+  }
+}

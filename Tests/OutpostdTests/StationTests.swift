@@ -1,0 +1,145 @@
+import Glibc
+import OutpostTestKit
+import Testing
+
+/// A real station and real boxes on loopback, as an administrator sets them up: `ca init`,
+/// `device add --bundle`, `outpostctl enroll`, `outpostd --station`.
+@Suite(.timeLimit(.minutes(3))) struct StationTests {
+  static let boxConfig = """
+    [agent]
+    device = "unused-the-bundle-names-the-box"
+    [journal]
+    size = 1048576
+    group_commit_ms = 20
+    [alarm]
+    record_interval_s = 600
+    [control]
+    group = ""
+    [uplink]
+    backoff_max_s = 2
+
+    """
+
+  @Test func anSOSIsStoredOpensAnIncidentAndTheAcknowledgementReachesTheBox() async throws {
+    let station = try await StationProcess()
+    let bundle = try await station.enroll(
+      "yurt-7", ["--household", "Batbayar", "--location", "47.918,106.917"])
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+
+    let sos = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(sos.ending == .exited(0), "\(sos.output)\(sos.errorOutput)\n\(station.log)")
+    #expect(sos.lines.last?.hasPrefix("delivered: sos seq") == true, "\(sos.output)")
+
+    let incidents = try await station.command(["incidents", "--json"])
+    let incident = JSONValue(parsing: incidents.lines.first ?? "")
+    #expect(incident?["kind"]?.string == "sos")
+    #expect(incident?["state"]?.string == "open")
+    #expect(incident?["device"]?.string == "yurt-7")
+    #expect(incident?["household"]?.string == "Batbayar")
+    let id = try #require(incident?["id"]?.uint64)
+
+    // An officer acknowledges; the box hears of it and shows it.
+    let waiting = Task {
+      try await box.outpostctl(["sos", "--wait", "acknowledged", "--timeout", "30"])
+    }
+    let ack = try await station.command([
+      "incident", "ack", "\(id)", "--by", "Officer Dorj", "--note", "patrol on the way",
+    ])
+    #expect(ack.ending == .exited(0), "\(ack.errorOutput)")
+    let acknowledged = await station.eventually {
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", box.runDirectory])
+      return JSONValue(parsing: status.output)?["last_alarm"]?["progress"]?.string
+        == "acknowledged"
+    }
+    #expect(acknowledged, "\(box.log)")
+    let pressAgain = try await waiting.value
+    #expect(pressAgain.lines.last?.hasPrefix("acknowledged: sos") == true, "\(pressAgain.output)")
+    #expect(box.log.contains("officer Officer Dorj acknowledged"))
+
+    // The store has each record once, the audit log the incident's life.
+    let events = try await station.command(["events", "--device", "yurt-7", "--json"])
+    let kinds = events.lines.compactMap { JSONValue(parsing: $0)?["kind"]?.string }
+    #expect(kinds.filter { $0 == "sos" }.count == 1, "\(kinds)")
+    #expect(kinds.contains("box-health"))
+    let audit = try await station.command(["audit"])
+    #expect(audit.output.contains("incident-open"))
+    #expect(audit.output.contains("incident-ack"))
+    let devices = try await station.command(["devices", "--json"])
+    let device = JSONValue(parsing: devices.lines.first ?? "")
+    #expect(device?["name"]?.string == "yurt-7")
+    #expect(device?["link"]?.string == "up")
+
+    #expect(await box.stop() == .exited(0))
+    #expect(await station.stop() == .exited(0), "\(station.log)")
+  }
+
+  @Test func aBacklogRecordedOfflineArrivesOnceAfterTheStationRestarts() async throws {
+    let station = try await StationProcess()
+    let bundle = try await station.enroll("ger-3")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    // The station dies hard; the box keeps recording.
+    #expect(await station.kill(SIGKILL) == .signalled(SIGKILL))
+    for index in 0..<40 {
+      let checkIn = try await box.outpostctl(["checkin", "--who", "card-\(index)"])
+      #expect(checkIn.ending == .exited(0))
+    }
+    try await station.restart()
+    let drained = await station.eventually(seconds: 30) {
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", box.runDirectory])
+      return JSONValue(parsing: status.output)?["pending"]?.uint64 == 0
+    }
+    #expect(drained, "\(box.log)")
+    let events = try await station.command(["events", "--device", "ger-3", "--json"])
+    let seqs = events.lines.compactMap { JSONValue(parsing: $0)?["seq"]?.uint64 }
+    #expect(Set(seqs).count == seqs.count, "a record stored twice: \(seqs.sorted())")
+    let checkIns = events.lines.filter { JSONValue(parsing: $0)?["kind"]?.string == "check-in" }
+    #expect(checkIns.count == 40)
+    #expect(await box.stop() == .exited(0))
+  }
+
+  @Test func aRevokedBoxIsCutAndRefusedWithAClearLine() async throws {
+    let station = try await StationProcess()
+    let bundle = try await station.enroll("tent-9")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let revoked = try await station.command(["device", "revoke", "tent-9", "--by", "admin"])
+    #expect(revoked.ending == .exited(0), "\(revoked.errorOutput)")
+    #expect(
+      await station.eventually {
+        (try FileBytes.readText(station.logPath)).contains(
+          "refused box at")
+      }, "\(station.log)")
+    #expect(station.log.contains("cut the live link of revoked device tent-9"))
+    #expect(station.log.contains("device \"tent-9\" is revoked"))
+    #expect(
+      await station.eventually { (try FileBytes.readText(box.logPath)).contains("is revoked") },
+      "\(box.log)")
+    // The box keeps recording locally.
+    let sos = try await box.outpostctl(["sos"])
+    #expect(sos.output.hasPrefix("recorded: sos"))
+    #expect(await box.stop() == .exited(0))
+  }
+
+  @Test func checkConfigOfTheShippedSampleAndOfABrokenFile() async throws {
+    let directory = TemporaryDirectory("station-config")
+    let here = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+    let sample = try await StationProcess.run([
+      "--config", "/\(here)/Config/station.toml", "--check-config",
+    ])
+    #expect(sample.ending == .exited(0), "\(sample.errorOutput)")
+    #expect(sample.lines.first == "/\(here)/Config/station.toml: OK")
+    let broken = directory.file("station.toml")
+    try FileBytes.write(Array("[link]\nwindow = 8\nwindows = 3\n".utf8), to: broken)
+    let bad = try await StationProcess.run(["--config", broken, "--check-config"])
+    #expect(bad.ending == .exited(78))
+    #expect(
+      bad.errorOutput.contains("\(broken):3: link.windows: unknown key"), "\(bad.errorOutput)")
+  }
+}

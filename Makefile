@@ -60,10 +60,20 @@ FOOTPRINT_ARGS ?=
 agent-footprint: deps
 	SWIFT="$(SWIFT)" scripts/agent-footprint $(FOOTPRINT_ARGS)
 
+## The station's bars (docs/benchmarks.md, "Station: SOS latency and ingest"): SOS latency
+## through the real outpostd and outpost-station on loopback, idle and while 100,000 records
+## drain; ingest from 1,000 simulated TLS boxes on SQLite and PostgreSQL beside in-process
+## baselines. Builds release into its own scratch path; a few minutes.
+## STATION_BENCH_ARGS=--check exits 1 on a failed bar.
+STATION_BENCH_ARGS ?=
+.PHONY: station-bench
+station-bench: deps
+	SWIFT="$(SWIFT)" scripts/station-bench $(STATION_BENCH_ARGS)
+
 ## libFuzzer on the stream decoder and on datagram opening, SECONDS each (Fuzz/README.md).
 SECONDS ?= 60
 fuzz:
 	SWIFT="$(SWIFT)" scripts/fuzz --seconds $(SECONDS)
 
 clean:
-	rm -rf .build .build-footprint .build-footprint-static Benchmarks/.build Fuzz/.build Fuzz/.corpus Fuzz/.artifacts Fuzz/.logs
+	rm -rf .build .build-footprint .build-footprint-static .build-station-bench Benchmarks/.build Fuzz/.build Fuzz/.corpus Fuzz/.artifacts Fuzz/.logs

@@ -227,6 +227,24 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The station's bars, end to end: SOS latency through the real outpostd and
+    // outpost-station (idle link, and while a 100,000-record backlog drains), and ingest from
+    // 1,000 simulated boxes on SQLite and PostgreSQL beside in-process baselines
+    // (`make station-bench`). In this package, not in Benchmarks/, so that one release build
+    // makes it and the daemons it drives; it adds no dependency the station does not have.
+    .executableTarget(
+      name: "station-bench",
+      dependencies: [
+        "OutpostCore", "OutpostJournal", "OutpostWire", "OutpostUplink", "OutpostEnrollment",
+        "OutpostCA", "OutpostStore", "OutpostControl", "OutpostTestKit",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      swiftSettings: strict
+    ),
     .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: strict),
     .testTarget(
       name: "OutpostGPSTests",

@@ -5,12 +5,29 @@ import OutpostStore
 /// arrive wait and go into the next one, so a thousand boxes cost one commit each round rather
 /// than a thousand. A batch's submitter returns only once its transaction committed; that is
 /// when the station may acknowledge it.
+///
+/// Alarms jump the queue here as they do on the wire: batches carrying an alarm make the next
+/// round on their own, ahead of routine batches that arrived before them, and a routine round
+/// takes at most ``roundRecordLimit`` records. An SOS thus waits for at most one bounded round
+/// already committing plus its own small one, however large the backlog of a thousand boxes.
 actor Ingestor {
+  /// Records of routine batches one transaction takes at most (a single larger batch goes
+  /// alone).
+  static let roundRecordLimit = 4096
+
+  private struct Pending {
+    var batch: IngestBatch
+    var hasAlarm: Bool
+    var waiter: CheckedContinuation<Void, any Error>
+  }
+
   private let store: any StationStore
   private let logger: Logger
   private let onEvents: @Sendable ([StoreEvent]) async -> Void
-  private var pending: [(batch: IngestBatch, waiter: CheckedContinuation<Void, any Error>)] = []
+  private var pending: [Pending] = []
   private var committing = false
+  /// Batches waiting for the next round (for status and tests).
+  var queued: Int { pending.count }
   /// Transactions and records committed, for status and the benchmark.
   private(set) var commits = 0
   private(set) var records = 0
@@ -29,7 +46,10 @@ actor Ingestor {
   /// - Throws: the store's error when the transaction failed; nothing of the batch was stored.
   func submit(_ batch: IngestBatch) async throws {
     try await withCheckedThrowingContinuation { continuation in
-      pending.append((batch, continuation))
+      pending.append(
+        Pending(
+          batch: batch, hasAlarm: batch.records.contains { $0.priority == .alarm },
+          waiter: continuation))
       if !committing {
         committing = true
         Task { await self.commitWhilePending() }
@@ -39,8 +59,7 @@ actor Ingestor {
 
   private func commitWhilePending() async {
     while !pending.isEmpty {
-      let round = pending
-      pending.removeAll(keepingCapacity: true)
+      let round = nextRound()
       do {
         let events = try await store.ingest(round.map(\.batch), receivedAtMs: wallClockMs())
         commits += 1
@@ -55,5 +74,25 @@ actor Ingestor {
       }
     }
     committing = false
+  }
+
+  /// Takes the next round out of `pending`: every batch carrying an alarm, in arrival order,
+  /// if there is one; else routine batches in arrival order up to ``roundRecordLimit`` records.
+  private func nextRound() -> [Pending] {
+    if pending.contains(where: \.hasAlarm) {
+      let round = pending.filter(\.hasAlarm)
+      pending.removeAll(where: \.hasAlarm)
+      return round
+    }
+    var records = 0
+    var taken = 0
+    for entry in pending {
+      if taken > 0 && records + entry.batch.records.count > Self.roundRecordLimit { break }
+      records += entry.batch.records.count
+      taken += 1
+    }
+    let round = Array(pending.prefix(taken))
+    pending.removeFirst(taken)
+    return round
   }
 }

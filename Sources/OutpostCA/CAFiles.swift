@@ -9,13 +9,17 @@ import Glibc
 enum CAFiles {
   /// Creates `path` with mode 0700 (and missing parents with mode 0755).
   ///
-  /// An existing directory is accepted as it is; whether it already holds a CA is the caller's
-  /// question.
+  /// An existing directory is kept, made owner-only if it was not; whether it already holds a
+  /// CA is the caller's question.
   static func makeDirectory(_ path: String) throws(CAError) {
     var info = stat()
     if lstat(path, &info) == 0 {
       guard info.st_mode & S_IFMT == S_IFDIR else {
         throw CAError("\(path): exists and is not a directory")
+      }
+      guard info.st_mode & 0o077 != 0 else { return }
+      guard chmod(path, 0o700) == 0 else {
+        throw CAError("\(path): cannot make the CA directory owner-only: \(lastError())")
       }
       return
     }

@@ -124,29 +124,33 @@ public struct CertificateAuthority: Sendable {
     func text(_ name: String) throws(CAError) -> String {
       String(decoding: try CAFiles.contents(of: path(name)), as: UTF8.self)
     }
-    func certificate(_ name: String) throws -> Certificate {
+    // Every file is read before any is judged, so a CA that is not there is reported as
+    // missing rather than as malformed.
+    let caKeyPEM = try text(FileName.caKey)
+    let caCertificatePEM = try text(FileName.caCertificate)
+    let stationKeyPEM = try text(FileName.stationKey)
+    let stationCertificatePEM = try text(FileName.stationCertificate)
+
+    func certificate(_ pem: String, from name: String) throws(CAError) -> Certificate {
       do {
-        return try Certificate(pemEncoded: try text(name))
-      } catch let error as CAError {
-        throw error
+        return try Certificate(pemEncoded: pem)
       } catch {
         throw CAError("\(path(name)): not a PEM certificate: \(error)")
       }
     }
-    func key(_ name: String) throws -> P256.Signing.PrivateKey {
+    func key(_ pem: String, from name: String) throws(CAError) -> P256.Signing.PrivateKey {
       do {
-        return try P256.Signing.PrivateKey(pemRepresentation: try text(name))
-      } catch let error as CAError {
-        throw error
+        return try P256.Signing.PrivateKey(pemRepresentation: pem)
       } catch {
         throw CAError("\(path(name)): not a PEM P-256 private key: \(error)")
       }
     }
+    let caKey = try key(caKeyPEM, from: FileName.caKey)
+    let caCertificate = try certificate(caCertificatePEM, from: FileName.caCertificate)
+    let stationKey = try key(stationKeyPEM, from: FileName.stationKey)
+    let stationCertificate = try certificate(
+      stationCertificatePEM, from: FileName.stationCertificate)
 
-    let caKey = try key(FileName.caKey)
-    let caCertificate = try certificate(FileName.caCertificate)
-    let stationKey = try key(FileName.stationKey)
-    let stationCertificate = try certificate(FileName.stationCertificate)
     guard caCertificate.publicKey == Certificate.PublicKey(caKey.publicKey) else {
       throw CAError(
         "\(path(FileName.caKey)) does not belong to \(path(FileName.caCertificate))")
@@ -164,9 +168,8 @@ public struct CertificateAuthority: Sendable {
     }
     return CertificateAuthority(
       directory: directory, caKey: caKey, caCertificate: caCertificate,
-      caCertificatePEM: try text(FileName.caCertificate),
-      stationCertificatePEM: try text(FileName.stationCertificate),
-      stationPrivateKeyPEM: try text(FileName.stationKey))
+      caCertificatePEM: caCertificatePEM, stationCertificatePEM: stationCertificatePEM,
+      stationPrivateKeyPEM: stationKeyPEM)
   }
 
   /// Issues a device certificate with a new P-256 key.

@@ -87,6 +87,18 @@ struct CertificateAuthorityTests {
     #expect(error?.description.contains("\(caDirectory)/station.pem: missing") == true)
   }
 
+  @Test("load names a file that is not what it should be")
+  func loadMalformed() throws {
+    _ = try CertificateAuthority.initialize(
+      directory: caDirectory, name: "Test post", stationNames: [])
+    try Data("not a certificate\n".utf8).write(
+      to: URL(fileURLWithPath: "\(caDirectory)/ca.pem"))
+    let error = #expect(throws: CAError.self) {
+      try CertificateAuthority.load(directory: caDirectory)
+    }
+    #expect(error?.description.hasPrefix("\(caDirectory)/ca.pem: not a PEM certificate") == true)
+  }
+
   @Test("load refuses a station key that does not belong to the station certificate")
   func loadMismatchedKey() throws {
     _ = try CertificateAuthority.initialize(

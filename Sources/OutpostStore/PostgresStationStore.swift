@@ -42,11 +42,14 @@ public final class PostgresStationStore: StationStore {
     public var connectionWaitMs: Int64
     /// The most connections the store opens.
     public var maximumConnections: Int
+    /// The `application_name` the server shows for the store's connections.
+    public var applicationName: String
 
     public init(
       host: String, port: Int = 5432, username: String, password: String?, database: String,
       schema: String? = nil, tls: PostgresClient.Configuration.TLS = .disable,
-      connectionWaitMs: Int64 = 10_000, maximumConnections: Int = 8
+      connectionWaitMs: Int64 = 10_000, maximumConnections: Int = 8,
+      applicationName: String = "outpost-station"
     ) {
       self.host = host
       self.port = port
@@ -57,6 +60,7 @@ public final class PostgresStationStore: StationStore {
       self.tls = tls
       self.connectionWaitMs = connectionWaitMs
       self.maximumConnections = maximumConnections
+      self.applicationName = applicationName
     }
 
     /// Reads `postgres://user:password@host:port/database` (the form `OUTPOST_TEST_POSTGRES`
@@ -92,8 +96,11 @@ public final class PostgresStationStore: StationStore {
       password: configuration.password, database: configuration.database, tls: configuration.tls)
     client.options.maximumConnections = configuration.maximumConnections
     client.options.connectTimeout = .milliseconds(configuration.connectionWaitMs)
+    client.options.additionalStartupParameters = [
+      ("application_name", configuration.applicationName)
+    ]
     if let schema = configuration.schema {
-      client.options.additionalStartupParameters = [("search_path", schema)]
+      client.options.additionalStartupParameters.append(("search_path", schema))
     }
     self.client = PostgresClient(configuration: client, backgroundLogger: logger)
     (closing, closingContinuation) = AsyncStream.makeStream()
@@ -602,6 +609,13 @@ public final class PostgresStationStore: StationStore {
       try await c.audit(
         actor: actor, action: action, incidentID: incidentID, device: device, detail: detail,
         atMs: atMs)
+    }
+  }
+
+  /// Runs raw SQL in a transaction of its own: for tests that break the database on purpose.
+  func executeForTesting(_ sql: String) async throws {
+    try await transaction("execute for testing") { c in
+      try await c.run(PostgresQuery(unsafeSQL: sql))
     }
   }
 

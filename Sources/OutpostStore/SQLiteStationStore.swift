@@ -492,6 +492,11 @@ public final class SQLiteStationStore: StationStore {
     }
   }
 
+  /// Runs raw SQL in a transaction of its own: for tests that break the database on purpose.
+  func executeForTesting(_ sql: String) async throws {
+    try await writing("execute for testing") { db in try db.execute(sql: sql) }
+  }
+
   // MARK: Transactions
 
   /// Runs `body` in one write transaction; database failures become `unavailable`.

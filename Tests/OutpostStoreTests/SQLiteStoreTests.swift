@@ -1,0 +1,86 @@
+import OutpostCore
+import OutpostTestKit
+import Testing
+
+@testable import OutpostStore
+
+/// What only the SQLite store has: a file that outlives the store, a read-only open, a schema
+/// from a newer station.
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+  @Test("what was committed is there after reopening")
+  func reopen() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("station.sqlite")
+    var store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    let box = try await store.addDevice(registration("box-a"), atMs: 1)
+    _ = try await store.ingest(
+      [IngestBatch(deviceID: box.id, epoch: 5, records: [reading(1), reading(2)])],
+      receivedAtMs: 3)
+    try await store.close()
+
+    store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    #expect(try await store.summary("box-a")?.records == 2)
+    #expect(try await store.storedRanges(deviceID: box.id, epoch: 5, from: 0, limit: 4) == [1...2])
+    try await store.close()
+  }
+
+  @Test("a read-only file refuses writes as unavailable and keeps its data")
+  func readOnly() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("station.sqlite")
+    let writable = try SQLiteStationStore(path: path, logger: testLogger)
+    try await writable.migrate()
+    let box = try await writable.addDevice(registration("box-a"), atMs: 1)
+    _ = try await writable.ingest(
+      [IngestBatch(deviceID: box.id, epoch: 5, records: [reading(1)])], receivedAtMs: 3)
+    let before = try await writable.devices()
+    try await writable.close()
+
+    let readOnly = try SQLiteStationStore(path: path, logger: testLogger, readOnly: true)
+    let error = await #expect(throws: StoreError.self) {
+      try await readOnly.ingest(
+        [IngestBatch(deviceID: box.id, epoch: 5, records: [reading(2), reading(3)])],
+        receivedAtMs: 4)
+    }
+    guard case .unavailable(let why)? = error else {
+      Issue.record("expected unavailable, got \(String(describing: error))")
+      return
+    }
+    #expect(why.contains(path))
+    #expect(try await readOnly.devices() == before)
+    try await readOnly.close()
+
+    let reopened = try SQLiteStationStore(path: path, logger: testLogger)
+    #expect(try await reopened.devices() == before)
+    #expect(try await reopened.events(EventQuery()).map(\.record.seq) == [1])
+    try await reopened.close()
+  }
+
+  @Test("a file that cannot be opened is unavailable, named")
+  func unopenable() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("missing/station.sqlite")
+    #expect {
+      _ = try SQLiteStationStore(path: path, logger: testLogger)
+    } throws: { error in
+      guard case .unavailable(let why) = error as? StoreError else { return false }
+      return why.contains(path)
+    }
+  }
+
+  @Test("a schema from a newer station is refused")
+  func newerSchema() async throws {
+    let directory = TemporaryDirectory("store")
+    let store = try SQLiteStationStore(path: directory.file("station.sqlite"), logger: testLogger)
+    try await store.migrate()
+    try await store.executeForTesting(
+      "INSERT INTO grdb_migrations (identifier) VALUES ('99-from-the-future')")
+    await #expect(throws: StoreError.schemaTooNew(found: 2, known: 1)) {
+      try await store.migrate()
+    }
+    try await store.close()
+  }
+}

@@ -4,7 +4,7 @@ SWIFT_BUILD_FLAGS ?=
 BENCH_ARGS ?=
 WIRE_BENCH_ARGS ?=
 
-.PHONY: all deps build test lint format demo bench journal-bench wire-bench agent-footprint fuzz clean
+.PHONY: all deps build test lint format demo journal-demo bench journal-bench wire-bench agent-footprint fuzz clean
 
 all: build
 
@@ -31,8 +31,14 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Package.swift Fuzz/Sources
 
-## Until the station exists, the demo shows the journal surviving kill -9.
+## The README's main job: a station and three simulated boxes on loopback, an SOS pressed,
+## the alert at the station, the officer's acknowledgement back on the box; runs until Ctrl-C.
 demo: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	SWIFT="$(SWIFT)" scripts/demo
+
+## A field box's journal surviving kill -9.
+journal-demo: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	scripts/journal-demo
 

@@ -192,7 +192,15 @@ struct BoxConnection {
           try await outbound.write(message)
           await core.downlinkWritten(message, deviceID: device.id)
         case .closed(let error):
-          if let error {
+          if let error = error as? WireError {
+            // A byte stream cannot be resynchronised: say what was wrong, then close.
+            logger.warning("box \(device.name) at \(peer) sent a malformed frame: \(error)")
+            try? await outbound.write(
+              .error(
+                ErrorReport(
+                  code: .malformed, message: String("\(error)".prefix(200)),
+                  offset: UInt64(error.offset))))
+          } else if let error {
             logger.info("box \(device.name) at \(peer): \(describe(error))")
           } else {
             logger.info("box \(device.name) at \(peer) closed the connection")

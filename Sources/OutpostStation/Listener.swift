@@ -19,6 +19,8 @@ final class Listener: Service {
   let addresses: [StationAddress]
   let listening: @Sendable ([String]) -> Void
   private let open = Atomic<Int>(0)
+  /// A flood of connections is logged once every ten seconds, with a count.
+  private let refusals = RateLimitedLog(interval: .seconds(10))
 
   init(
     core: StationCore, tls: NIOSSLContext, eventLoops: any EventLoopGroup,
@@ -70,6 +72,8 @@ final class Listener: Service {
       }
     } onGracefulShutdown: {
       for server in started { server.channel.close(promise: nil) }
+      // Boxes reconnect to this or another station and resend what was not acknowledged.
+      Task { await self.core.links.closeAll() }
     }
   }
 
@@ -106,9 +110,14 @@ final class Listener: Service {
           let count = open.wrappingAdd(1, ordering: .relaxed).newValue
           guard count <= limit else {
             open.wrappingSubtract(1, ordering: .relaxed)
-            core.logger.warning(
-              "refused \(peer): \(limit) connections are open (link.max_connections)")
-            connection.channel.close(promise: nil)
+            if let suppressed = refusals.shouldLog() {
+              let more =
+                suppressed > 0 ? "; \(suppressed) more refused since the last such line" : ""
+              core.logger.warning(
+                "refused \(peer): \(limit) connections are open (link.max_connections)\(more)")
+            }
+            // Closed through the async channel, which must be finished, not just dropped.
+            group.addTask { try? await connection.executeThenClose { _, _ in } }
             continue
           }
           group.addTask {
@@ -139,4 +148,27 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 public struct StationError: Error, Sendable, CustomStringConvertible {
   public var description: String
   public init(_ description: String) { self.description = description }
+}
+
+/// Says whether to log an event that may come in floods: the first at once, then at most once
+/// per interval, with how many went unlogged in between.
+final class RateLimitedLog: Sendable {
+  private let state = Mutex<(last: ContinuousClock.Instant?, suppressed: Int)>((nil, 0))
+  let interval: Duration
+
+  init(interval: Duration) { self.interval = interval }
+
+  /// The number suppressed since the last logged one, or nil to stay quiet this time.
+  func shouldLog() -> Int? {
+    state.withLock { state in
+      let now = ContinuousClock.now
+      if let last = state.last, now - last < interval {
+        state.suppressed += 1
+        return nil
+      }
+      let suppressed = state.suppressed
+      state = (now, 0)
+      return suppressed
+    }
+  }
 }

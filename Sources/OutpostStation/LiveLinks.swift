@@ -48,6 +48,15 @@ actor LiveLinks {
 
   func isConnected(_ deviceID: Int64) -> Bool { links[deviceID] != nil }
 
+  /// Closes every connection (shutdown).
+  func closeAll() {
+    for link in links.values {
+      link.downlink.finish()
+      link.close()
+    }
+    links.removeAll()
+  }
+
   /// Cuts the connection of the device called `name`; true when there was one.
   func cut(name: String) -> Bool {
     guard let (id, link) = links.first(where: { $0.value.name == name }) else { return false }

@@ -120,18 +120,20 @@ final class ReadySignal: Service {
     _ = try? notifier.ready(status: await status(addresses))
     let watchdog = try? notifier.watchdogInterval()
     let period = watchdog ?? .seconds(30)
-    while !Task.isCancelledOrShuttingDown {
-      try? await Task.sleep(for: period)
-      if Task.isCancelledOrShuttingDown { break }
-      let text = await status(addresses)
-      _ = try? notifier.status(text)
-      if watchdog != nil {
-        // The store answering is the station making progress.
-        if (try? await core.store.incidents(openOnly: true, limit: 1)) != nil {
-          _ = try? notifier.watchdog()
+    try? await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        try await Task.sleep(for: period)
+        let text = await self.status(addresses)
+        _ = try? self.notifier.status(text)
+        if watchdog != nil {
+          // The store answering is the station making progress.
+          if (try? await self.core.store.incidents(openOnly: true, limit: 1)) != nil {
+            _ = try? self.notifier.watchdog()
+          }
         }
       }
     }
+    _ = try? notifier.stopping()
   }
 
   private func status(_ addresses: [String]) async -> String {

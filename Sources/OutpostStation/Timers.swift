@@ -16,9 +16,11 @@ final class Timers: Service {
 
   func run() async throws {
     let period = Duration.seconds(core.configuration.timers.checkIntervalSeconds)
-    while !Task.isCancelledOrShuttingDown {
-      await check()
-      try? await Task.sleep(for: period)
+    try? await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        await self.check()
+        try await Task.sleep(for: period)
+      }
     }
   }
 

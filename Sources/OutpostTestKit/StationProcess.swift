@@ -1,34 +1,33 @@
 import Glibc
-import OutpostTestKit
 import Synchronization
 
 /// A fixture that could not be set up, saying why.
-struct TestSetupError: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
+public struct TestSetupError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
 }
 
 /// A real `outpost-station` started by a test: its own CA and SQLite store in a scratch
 /// directory, its own run directory, listening on a loopback port the kernel picks, its own
 /// `NOTIFY_SOCKET`, logs to a file.
-final class StationProcess: @unchecked Sendable {
-  let directory = TemporaryDirectory("station")
-  let notify: NotifyListener
-  private(set) var process: ChildProcess
-  private let received = NotificationLog()
-  let config: String
+public final class StationProcess: @unchecked Sendable {
+  public let directory = TemporaryDirectory("station")
+  public let notify: NotifyListener
+  public private(set) var process: ChildProcess
+  private let received = NotificationQueue()
+  public let config: String
   /// `127.0.0.1:PORT` where boxes connect.
-  private(set) var address = ""
+  public private(set) var address = ""
 
-  var stateDirectory: String { directory.file("state") }
-  var runDirectory: String { directory.file("run") }
-  var logPath: String { directory.file("station.log") }
-  var log: String { (try? FileBytes.readText(logPath)) ?? "" }
-  var notifications: [String] { received.messages.withLock { $0 } }
+  public var stateDirectory: String { directory.file("state") }
+  public var runDirectory: String { directory.file("run") }
+  public var logPath: String { directory.file("station.log") }
+  public var log: String { (try? FileBytes.readText(logPath)) ?? "" }
+  public var notifications: [String] { received.messages.withLock { $0 } }
 
   /// Makes the CA, then starts the station with `config` (TOML) on `listen` (default: a port
   /// the kernel picks) and waits until it is ready.
-  init(config: String = "", listen: String = "127.0.0.1:0") async throws {
+  public init(config: String = "", listen: String = "127.0.0.1:0") async throws {
     self.config = config
     notify = try NotifyListener()
     try FileBytes.write(Array(config.utf8), to: directory.file("station.toml"))
@@ -79,13 +78,13 @@ final class StationProcess: @unchecked Sendable {
   }
 
   /// `127.0.0.1:PORT` out of the READY status ("listening on [IPv4]127.0.0.1/127.0.0.1:PORT; …").
-  static func address(in status: String) -> String? {
+  public static func address(in status: String) -> String? {
     guard let range = status.firstRange(of: "127.0.0.1:") else { return nil }
     let port = status[range.upperBound...].prefix { $0.isNumber }
     return port.isEmpty ? nil : "127.0.0.1:\(port)"
   }
 
-  func waitForNotification(containing text: String, seconds: Int = 20) async -> String? {
+  public func waitForNotification(containing text: String, seconds: Int = 20) async -> String? {
     let received = received
     return try? await onOwnThread {
       let deadline = monotonicMs() + UInt64(seconds) * 1000
@@ -100,7 +99,7 @@ final class StationProcess: @unchecked Sendable {
   }
 
   /// Runs an `outpost-station` command against this station's state and run directories.
-  func command(_ arguments: [String]) async throws -> ChildResult {
+  public func command(_ arguments: [String]) async throws -> ChildResult {
     try await Self.run(
       arguments + [
         "--config", directory.file("station.toml"), "--state-dir", stateDirectory, "--run-dir",
@@ -108,12 +107,12 @@ final class StationProcess: @unchecked Sendable {
       ])
   }
 
-  static func run(_ arguments: [String]) async throws -> ChildResult {
+  public static func run(_ arguments: [String]) async throws -> ChildResult {
     try await onOwnThread { try runChild(try ProductBinary.path("outpost-station"), arguments) }
   }
 
   /// Enrolls a device and returns the path of its bundle.
-  func enroll(_ name: String, _ options: [String] = []) async throws -> String {
+  public func enroll(_ name: String, _ options: [String] = []) async throws -> String {
     let bundle = directory.file("\(name).json")
     let added = try await command(
       ["device", "add", name, "--bundle", bundle, "--station", address] + options)
@@ -124,7 +123,9 @@ final class StationProcess: @unchecked Sendable {
   }
 
   /// Polls `body` every 50 ms for up to `seconds`, off the cooperative pool.
-  func eventually(seconds: Int = 20, _ body: @escaping @Sendable () throws -> Bool) async -> Bool {
+  public func eventually(seconds: Int = 20, _ body: @escaping @Sendable () throws -> Bool) async
+    -> Bool
+  {
     (try? await onOwnThread {
       let deadline = monotonicMs() + UInt64(seconds) * 1000
       repeat {
@@ -136,13 +137,13 @@ final class StationProcess: @unchecked Sendable {
   }
 
   /// Kills the station with `signal` and reaps it.
-  func kill(_ signal: Int32) async -> ChildProcess.Ending {
+  public func kill(_ signal: Int32) async -> ChildProcess.Ending {
     process.signal(signal)
     return (try? await onOwnThread { self.process.wait() }) ?? .exited(-1)
   }
 
   /// Starts the station again on the same state and address.
-  func restart() async throws {
+  public func restart() async throws {
     received.messages.withLock { $0.removeAll() }
     process = try Self.spawn(directory: directory, notify: notify, listen: address)
     guard await waitForNotification(containing: "READY=1") != nil else {
@@ -151,7 +152,7 @@ final class StationProcess: @unchecked Sendable {
   }
 
   /// Stops with SIGTERM and reaps.
-  func stop() async -> ChildProcess.Ending {
+  public func stop() async -> ChildProcess.Ending {
     process.signal(SIGTERM)
     return
       (try? await onOwnThread {
@@ -159,4 +160,10 @@ final class StationProcess: @unchecked Sendable {
         return self.process.wait()
       }) ?? .exited(-1)
   }
+}
+
+/// Notifications received so far, and whether to keep reading them.
+final class NotificationQueue: Sendable {
+  let messages = Mutex<[String]>([])
+  let draining = Atomic<Bool>(true)
 }

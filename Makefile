@@ -19,9 +19,15 @@ build: deps
 # kept at -O) and @testable imports keep working through -enable-testing.
 TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 
-## Builds, runs the whole test suite, then checks formatting.
+## Builds, runs the whole test suite, then checks formatting. The PostgreSQL store's tests run
+## against a private server (scripts/postgres-test-server), stopped again however the tests end;
+## OUTPOST_SKIP_POSTGRES=1 leaves it out.
 test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
+	if [ "$${OUTPOST_SKIP_POSTGRES:-}" != 1 ]; then \
+	  pg=$$(mktemp -d /tmp/outpost-pg-XXXXXX) && trap 'scripts/postgres-test-server stop "$$pg"' EXIT && trap 'exit 1' INT TERM && \
+	  server=$$(scripts/postgres-test-server "$$pg") && export "$$server" || exit 1; \
+	fi; \
 	SWIFT="$(SWIFT)" scripts/run-tests --skip-build --disable-xctest $(TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
 	$(MAKE) lint
 

@@ -342,6 +342,8 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Faults on the link and kill -9 loops, with the real binaries behind a fault proxy.
+    .testTarget(name: "OutpostFaultTests", dependencies: ["OutpostTestKit"], swiftSettings: strict),
     .testTarget(
       name: "OutpostdTests",
       dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],

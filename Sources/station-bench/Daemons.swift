@@ -16,7 +16,17 @@ final class Daemon: @unchecked Sendable {
   let arguments: [String]
   let logPath: String
   private let notify: NotifyListener
-  private let process = Mutex<ChildProcess?>(nil)
+  private let process = Mutex<Spawned?>(nil)
+
+  /// The child process, handed between threads only through the lock.
+  struct Spawned: @unchecked Sendable {
+    let child: ChildProcess
+  }
+
+  private func keep(_ child: ChildProcess) {
+    let spawned = Spawned(child: child)
+    process.withLock { $0 = spawned }
+  }
 
   init(binary: String, arguments: [String], logPath: String) throws {
     self.binary = binary
@@ -26,13 +36,13 @@ final class Daemon: @unchecked Sendable {
   }
 
   deinit {
-    if let child = process.withLock({ $0.take() }) {
+    if let child = process.withLock({ $0.take() })?.child {
       child.signal(SIGKILL)
       _ = child.wait()
     }
   }
 
-  var pid: pid_t? { process.withLock { $0?.pid } }
+  var pid: pid_t? { process.withLock { $0?.child.pid } }
 
   /// Starts the daemon with `extra` arguments and returns the READY=1 notification's text.
   func start(_ extra: [String] = []) async throws -> String {
@@ -40,7 +50,7 @@ final class Daemon: @unchecked Sendable {
     let child = try ChildProcess(
       binary, arguments + extra, errorPath: logPath,
       environment: ["NOTIFY_SOCKET": notify.notifySocket])
-    process.withLock { $0 = child }
+    keep(child)
     let notify = notify
     let ready = try await onOwnThread { () -> String? in
       let deadline = monotonicMs() + 60_000
@@ -57,7 +67,7 @@ final class Daemon: @unchecked Sendable {
 
   /// SIGTERM, then SIGKILL after 20 s; reaps the process.
   func stop() async {
-    guard let child = process.withLock({ $0.take() }) else { return }
+    guard let child = process.withLock({ $0.take() })?.child else { return }
     let pid = child.pid
     child.signal(SIGTERM)
     _ = try? await onOwnThread {

@@ -27,7 +27,10 @@ public protocol StationStore: Sendable {
   /// The devices linked to `deviceID` as neighbours.
   func neighbours(ofDeviceID deviceID: Int64) async throws -> [Device]
   /// Marks a device's link up (connected to `station`) or down, and its last-seen time.
-  /// A device coming back clears its open `offline` alert (returned as events).
+  /// A device coming back clears its open `offline` alert (returned as events). Last seen is
+  /// what the offline timer measures, so a station should call this again now and then for a
+  /// box that stays connected without sending records.
+  /// - Throws: ``StoreError/unknownDevice(_:)`` (named `#id`) for an id not in the store.
   func setLink(deviceID: Int64, up: Bool, station: String, atMs: Int64) async throws
     -> [StoreEvent]
 
@@ -41,7 +44,12 @@ public protocol StationStore: Sendable {
   /// seq) is left as it is (a resend changes nothing). Alarms open or join incidents, a cancel
   /// marks its incident, check-ins clear a `check-in-overdue` alert, box-health records update
   /// the battery, positions (and alarms, check-ins, reports carrying one) the last position.
+  /// Any batch also sets the device's last-seen time to `receivedAtMs` and its epoch, and
+  /// clears its open `offline` alert (a box that sends is not offline).
   /// - Returns: what changed, in record order, for the live view, fan-out and logs.
+  /// - Throws: ``StoreError/unknownDevice(_:)`` (named `#id`) when a batch names a device id
+  ///   not in the store; ``StoreError/unavailable(_:)``. Either way nothing of the call is
+  ///   stored.
   func ingest(_ batches: [IngestBatch], receivedAtMs: Int64) async throws -> [StoreEvent]
   /// Stored records, newest first.
   func events(_ query: EventQuery) async throws -> [StoredEvent]
@@ -51,11 +59,14 @@ public protocol StationStore: Sendable {
   /// Incidents, newest first; `openOnly` leaves out resolved, false-alarm and cleared ones.
   func incidents(openOnly: Bool, limit: Int) async throws -> [Incident]
   func incident(id: Int64) async throws -> Incident?
-  /// An officer acknowledged the incident. Audited.
+  /// An officer acknowledged the incident. Audited. An open incident becomes acknowledged; a
+  /// cancelled one keeps its state but records who acknowledged it; acknowledging again
+  /// returns the incident unchanged (and is not audited again).
   /// - Throws: ``StoreError/unknownIncident(_:)``, ``StoreError/incidentClosed(_:state:)``.
   func acknowledgeIncident(id: Int64, by: String, note: String?, atMs: Int64) async throws
     -> Incident
-  /// An officer closed the incident. Audited.
+  /// An officer closed the incident (open, acknowledged or cancelled). Audited.
+  /// - Throws: ``StoreError/unknownIncident(_:)``, ``StoreError/incidentClosed(_:state:)``.
   func resolveIncident(id: Int64, by: String, outcome: IncidentOutcome, note: String?, atMs: Int64)
     async throws -> Incident
   /// Incidents still open and not acknowledged, opened at or before `openedBeforeMs`, not yet
@@ -73,9 +84,12 @@ public protocol StationStore: Sendable {
 
   /// Devices with a check-in interval whose last check-in (or registration) is older than the
   /// interval at `nowMs`, without an open `check-in-overdue` alert: each gets one, returned.
+  /// One alert per missed check-in: after an officer closed it, the next is raised only once
+  /// the household checked in and missed again.
   func raiseOverdueCheckIns(nowMs: Int64) async throws -> [StoreEvent]
   /// Devices not revoked whose last contact (or registration) is older than their offline
-  /// limit at `nowMs`, without an open `offline` alert: each gets one, returned.
+  /// limit at `nowMs`, without an open `offline` alert: each gets one, returned. One alert per
+  /// silence: after an officer closed it, the next is raised only after new contact.
   func raiseOffline(nowMs: Int64, defaultLimitMs: Int64) async throws -> [StoreEvent]
 
   // MARK: Audit

@@ -174,6 +174,54 @@ struct FaultTests {
   }
 }
 
+extension FaultTests {
+  @Test func mixedFaultsLoseAndDuplicateNothing() async throws {
+    // Every fault at once, in a seeded order: resets, short partitions, slow spells, station
+    // and agent kills. The seed is printed so that a failure can be replayed.
+    let seed = UInt64.random(in: 1...UInt64.max)
+    var random = SeededRandom(seed: seed)
+    let bench = try await FaultBench(device: "box-mixed")
+    var injected: [String] = []
+    try await bench.generating {
+      let end = monotonicMs() + 12_000
+      while monotonicMs() < end {
+        try await Task.sleep(for: .milliseconds(Int.random(in: 300...1200, using: &random)))
+        switch Int.random(in: 0..<5, using: &random) {
+        case 0:
+          bench.proxy.resetAll()
+          injected.append("reset")
+        case 1:
+          bench.proxy.set(.partitioned)
+          try await Task.sleep(for: .milliseconds(Int.random(in: 500...3000, using: &random)))
+          bench.proxy.set(.healthy)
+          injected.append("partition")
+        case 2:
+          bench.proxy.set(.throttled(bytes: 128, intervalMs: 50))
+          try await Task.sleep(for: .milliseconds(Int.random(in: 500...2500, using: &random)))
+          bench.proxy.set(.healthy)
+          injected.append("slow")
+        case 3:
+          try await bench.killStation()
+          try await bench.startStation()
+          injected.append("station kill")
+        default:
+          try await bench.killAgent()
+          try await bench.startAgent()
+          injected.append("agent kill")
+        }
+      }
+      bench.proxy.set(.healthy)
+      try await Task.sleep(for: .seconds(1))
+    }
+    let tally = try await bench.audit()
+    let figures = bench.proxy.figures
+    print(
+      "OutpostFaultTests mixed (seed \(seed)): \(injected.joined(separator: ", ")); \(tally); "
+        + "proxy: \(figures)")
+    expectNothingLostOrDuplicated(tally)
+  }
+}
+
 /// The bar: every journal record stored once, nothing stored that the box never recorded, every
 /// SOS incident opened once.
 private func expectNothingLostOrDuplicated(

@@ -37,17 +37,18 @@ struct FaultTests {
     var detected = (box: UInt64(0), station: UInt64(0), linkDown: false)
     let ping = UInt64(FaultBench.pingIntervalSeconds) * 1000
     let pong = UInt64(FaultBench.pongTimeoutSeconds) * 1000
-    let tlsGoodbye: UInt64 = 5000
+    let tlsGoodbye: UInt64 = 500
     try await bench.generating {
       try await waitForStationLink(bench, up: true)
       try await Task.sleep(for: .seconds(1))
       let before = bench.proxy.figures
       bench.proxy.set(.partitioned)
       let start = monotonicMs()
-      // The box pings after a ping interval of silence and gives up a pong timeout later; its
-      // socket closes once TLS has waited out its close_notify (NIOSSL: 5 s).
+      // The box gives up a pong timeout after records or a ping (sent after a ping interval of
+      // silence) went unanswered; its socket closes once TLS has waited out the station's
+      // close_notify (0.5 s).
       let box = try await onOwnThread {
-        bench.proxy.waitFor(timeoutMs: ping + pong + tlsGoodbye + 3000) {
+        bench.proxy.waitFor(timeoutMs: ping + pong + tlsGoodbye + 2500) {
           $0.clientClosedWhilePartitioned > before.clientClosedWhilePartitioned
         }
       }
@@ -79,7 +80,6 @@ struct FaultTests {
         + "proxy: \(figures)")
     expectNothingLostOrDuplicated(tally)
     #expect(tally.incidentsReported == tally.incidentsExpected.count)
-    #expect(detected.box >= ping, "the box gave up before it could have pinged")
     #expect(detected.linkDown, "the station still shows the box's link up")
     #expect(figures.accepted >= 2, "the box reconnected")
   }

@@ -36,6 +36,11 @@ public enum JSONValue: Sendable, Equatable {
   }
 
   /// The value as a signed integer, when it is one.
+  public var double: Double? {
+    if case .number(let text) = self { return Double(text) }
+    return nil
+  }
+
   public var int64: Int64? {
     if case .number(let text) = self { return Int64(text) }
     return nil
@@ -234,8 +239,23 @@ private struct JSONParser {
     }
     guard at > digitsStart else { return nil }
     if bytes[digitsStart] == UInt8(ascii: "0") && at - digitsStart > 1 { return nil }
-    // Fractions and exponents are valid JSON but never printed by outpostctl: refuse them, so a
-    // stray float in the output fails the test.
+    // A fraction and an exponent (the station prints degrees as decimals).
+    let digit = UInt8(ascii: "0")...UInt8(ascii: "9")
+    if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
+      at += 1
+      let fraction = at
+      while at < bytes.count, digit.contains(bytes[at]) { at += 1 }
+      guard at > fraction else { return nil }
+    }
+    if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+      at += 1
+      if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
+        at += 1
+      }
+      let exponent = at
+      while at < bytes.count, digit.contains(bytes[at]) { at += 1 }
+      guard at > exponent else { return nil }
+    }
     return .number(String(decoding: bytes[start..<at], as: UTF8.self))
   }
 }

@@ -22,6 +22,18 @@ final class Session {
   private var started = ContinuousClock.now
   private var lastHeard = ContinuousClock.now
   private var pingSent: (nonce: UInt64, at: ContinuousClock.Instant)?
+  /// When a batch went out with nothing heard from the station since: an ack that does not come
+  /// within the pong timeout, plus the time the bytes sent since could take at 200 bytes a
+  /// second (a slow satellite or cellular link still gets its window through), means the link
+  /// is half-open, as a missing pong does.
+  private var unansweredSince: ContinuousClock.Instant?
+  /// Bytes sent on the socket when the station was last heard from.
+  private var sentWhenHeard: UInt64 = 0
+  /// The slowest link an unanswered batch is given time for, in bytes a second.
+  private static let slowestLink: Double = 200
+  private var timerDeadline: ContinuousClock.Instant?
+  /// Where the timer reports; set while the session runs.
+  private var sink: AsyncStream<Event>.Continuation?
   private var nextNonce: UInt64 = 1
   private var timer: Task<Void, Never>?
 
@@ -58,6 +70,7 @@ final class Session {
     outbound: NIOAsyncChannelOutboundWriter<WireMessage>
   ) async throws {
     let (events, sink) = AsyncStream<Event>.makeStream()
+    self.sink = sink
     defer {
       timer?.cancel()
       sink.finish()
@@ -69,6 +82,7 @@ final class Session {
     self.epoch = epoch
     started = .now
     lastHeard = .now
+    sentWhenHeard = uplink.traffic.sent
     try await outbound.write(
       .hello(
         Hello(
@@ -94,6 +108,8 @@ final class Session {
         switch event {
         case .message(let message):
           lastHeard = .now
+          unansweredSince = nil
+          sentWhenHeard = uplink.traffic.sent
           try await handle(message, outbound: outbound, sink: sink)
         case .closed(let error):
           if let error { throw SessionFailure(uplink.describe(error)) }
@@ -212,6 +228,10 @@ final class Session {
     async throws
   {
     try await outbound.write(.batch(Batch(epoch: epoch, records: records.map(WireRecord.init))))
+    if unansweredSince == nil {
+      unansweredSince = .now
+      if let sink { rearmIfEarlier(sink: sink) }
+    }
     let seqs = Set(records.map(\.seq))
     inFlight.formUnion(seqs)
     flights.append(seqs)
@@ -281,39 +301,61 @@ final class Session {
   /// Wakes the session at `deadline` (one timer at a time; nothing wakes it in between).
   private func arm(at deadline: ContinuousClock.Instant, sink: AsyncStream<Event>.Continuation) {
     timer?.cancel()
+    timerDeadline = deadline
     timer = Task {
       try? await Task.sleep(until: deadline, clock: .continuous)
       if !Task.isCancelled { sink.yield(.tick) }
     }
   }
 
+  /// The next moment something must be checked: a pong or an ack due, else the next ping.
+  private func nextDeadline() -> ContinuousClock.Instant {
+    var deadline = lastHeard + pingInterval
+    if let sent = pingSent { deadline = min(deadline, sent.at + uplink.settings.pongTimeout) }
+    if let since = unansweredSince {
+      deadline = min(deadline, since + unansweredAllowance())
+    }
+    return deadline
+  }
+
+  /// How long sent records may go unanswered: the pong timeout, plus the time the bytes sent
+  /// since the station was last heard from take at the slowest link allowed for.
+  private func unansweredAllowance() -> Duration {
+    let outstanding = Double(uplink.traffic.sent &- sentWhenHeard)
+    return uplink.settings.pongTimeout + .seconds(outstanding / Self.slowestLink)
+  }
+
+  /// Arms the timer for ``nextDeadline()`` when it is earlier than the one armed (or none is).
+  private func rearmIfEarlier(sink: AsyncStream<Event>.Continuation) {
+    let deadline = nextDeadline()
+    if let armed = timerDeadline, armed <= deadline { return }
+    arm(at: deadline, sink: sink)
+  }
+
   private func tick(
     _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>, sink: AsyncStream<Event>.Continuation
   ) async throws {
     let now = ContinuousClock.now
+    timerDeadline = nil
     guard welcomed else {
       throw SessionFailure("no welcome within \(uplink.settings.welcomeTimeout)")
     }
     if now - started > .seconds(60) { wasProductive = true }
-    if let sent = pingSent {
-      if lastHeard < sent.at && now - sent.at >= uplink.settings.pongTimeout {
-        throw SessionFailure(
-          "no answer to a ping within \(uplink.settings.pongTimeout): the link is half-open")
-      }
-      if lastHeard >= sent.at { pingSent = nil }
+    let timeout = uplink.settings.pongTimeout
+    if let sent = pingSent, lastHeard < sent.at, now - sent.at >= timeout {
+      throw SessionFailure("no answer to a ping within \(timeout): the link is half-open")
     }
-    if pingSent == nil {
-      if now - lastHeard >= pingInterval {
-        let nonce = nextNonce
-        nextNonce += 1
-        pingSent = (nonce, now)
-        try await outbound.write(.ping(nonce: nonce))
-        arm(at: now + uplink.settings.pongTimeout, sink: sink)
-      } else {
-        arm(at: lastHeard + pingInterval, sink: sink)
-      }
-    } else if let sent = pingSent {
-      arm(at: sent.at + uplink.settings.pongTimeout, sink: sink)
+    if let since = unansweredSince, now - since >= unansweredAllowance() {
+      throw SessionFailure(
+        "nothing heard within \(unansweredAllowance()) of sending records: the link is half-open")
     }
+    if let sent = pingSent, lastHeard >= sent.at { pingSent = nil }
+    if pingSent == nil && now - lastHeard >= pingInterval {
+      let nonce = nextNonce
+      nextNonce += 1
+      pingSent = (nonce, now)
+      try await outbound.write(.ping(nonce: nonce))
+    }
+    arm(at: nextDeadline(), sink: sink)
   }
 }

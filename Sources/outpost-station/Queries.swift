@@ -60,6 +60,9 @@ struct Devices: AsyncParsableCommand {
     if json {
       for summary in devices {
         let device = summary.device
+        // The last reported fix, else the position registered at enrollment.
+        let position = summary.lastPosition ?? device.registration.location
+        let source = summary.lastPosition != nil ? "gps" : position == nil ? nil : "registered"
         print(
           jsonLine([
             "name": device.name, "number": Int(device.number),
@@ -71,9 +74,9 @@ struct Devices: AsyncParsableCommand {
             "supply_mv": summary.supplyMillivolts.map { Int($0) },
             "last_checkin": summary.lastCheckInMs.map(utc),
             "last_checkin_ms": summary.lastCheckInMs,
-            "latitude": summary.lastPosition.map { degrees($0.latitudeE7) },
-            "longitude": summary.lastPosition.map { degrees($0.longitudeE7) },
-            "last_position_ms": summary.lastPositionMs,
+            "latitude": position.map { degrees($0.latitudeE7) },
+            "longitude": position.map { degrees($0.longitudeE7) },
+            "position_source": source, "last_position_ms": summary.lastPositionMs,
             "epoch": summary.epoch.map { String($0, radix: 16) }, "records": summary.records,
           ]))
       }
@@ -84,9 +87,13 @@ struct Devices: AsyncParsableCommand {
     for summary in devices {
       let device = summary.device
       let name = device.name + (device.isRevoked ? " (revoked)" : "")
-      let position = summary.lastPosition.map {
-        String(format: "%.5f,%.5f", degrees($0.latitudeE7), degrees($0.longitudeE7))
-      }
+      let position =
+        summary.lastPosition.map {
+          String(format: "%.5f,%.5f", degrees($0.latitudeE7), degrees($0.longitudeE7))
+        }
+        ?? device.registration.location.map {
+          String(format: "%.5f,%.5f (registered)", degrees($0.latitudeE7), degrees($0.longitudeE7))
+        }
       print(
         [
           name.padding(toLength: 20, withPad: " ", startingAt: 0),

@@ -15,7 +15,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct BadInputTests {
   static let config = """
     [link]
-    hello_timeout_s = 1
+    hello_timeout_s = 3
     max_connections = 300
 
     """

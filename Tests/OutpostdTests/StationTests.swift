@@ -69,8 +69,10 @@ import Testing
     #expect(audit.output.contains("incident-ack"))
     let devices = try await station.command(["devices", "--json"])
     let device = JSONValue(parsing: devices.lines.first ?? "")
-    #expect(device?["name"]?.string == "yurt-7")
+    #expect(device?["name"]?.string == "yurt-7", "\(devices.output)\(devices.errorOutput)")
     #expect(device?["link"]?.string == "up")
+    #expect(device?["latitude"]?.double == 47.918)
+    #expect(device?["position_source"]?.string == "registered")
 
     #expect(await box.stop() == .exited(0))
     #expect(await station.stop() == .exited(0), "\(station.log)")
@@ -124,6 +126,58 @@ import Testing
     // The box keeps recording locally.
     let sos = try await box.outpostctl(["sos"])
     #expect(sos.output.hasPrefix("recorded: sos"))
+    #expect(await box.stop() == .exited(0))
+  }
+
+  /// The brief's bar: an idle box's link costs at most 100 KB a day. Measured through a
+  /// counting proxy with a 5-s ping interval (TLS records as they cross the socket), then
+  /// scaled to the shipped 300-s interval, with 52 bytes of IPv4 and TCP headers (timestamps
+  /// on) for each of the three segments of an exchange (ping, pong with the ACK piggybacked,
+  /// the ACK of the pong), and the hourly box-health record costed as a measured check-in.
+  @Test func anIdleLinkCostsLessThan100KBADay() async throws {
+    let station = try await StationProcess(config: "[link]\nping_interval_s = 5\n")
+    let stationPort = try #require(UInt16(station.address.split(separator: ":").last ?? ""))
+    let proxy = try FaultProxy(upstreamPort: stationPort)
+    defer { proxy.stop() }
+    let bundle = try await station.enroll("idle-1")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", "127.0.0.1:\(proxy.port)"],
+      enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let runDirectory = box.runDirectory
+    let pending = { @Sendable () throws -> UInt64? in
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
+      return JSONValue(parsing: status.output)?["pending"]?.uint64
+    }
+    #expect(await station.eventually { try pending() == 0 })
+
+    // Ping exchanges: everything that crosses an idle link over four intervals.
+    let before = proxy.figures
+    let started = monotonicMs()
+    _ = try await onOwnThread { usleep(20_500_000) }
+    let after = proxy.figures
+    let intervals = Double(monotonicMs() - started) / 5000
+    let idleBytes = Double(
+      (after.toUpstream - before.toUpstream) + (after.toClients - before.toClients))
+    let perExchange = idleBytes / intervals.rounded(.down) + 3 * 52
+    // A routine record and its acknowledgement, as the hourly box-health record costs.
+    let quiet = proxy.figures
+    let checkIn = try await box.outpostctl(["checkin", "--who", "card-1"])
+    #expect(checkIn.ending == .exited(0))
+    #expect(await station.eventually { try pending() == 0 })
+    let recorded = proxy.figures
+    let perRecord =
+      Double(
+        (recorded.toUpstream - quiet.toUpstream) + (recorded.toClients - quiet.toClients))
+      + 3 * 52
+    let perDay = perExchange * 86_400 / 300 + perRecord * 24
+    print(
+      "idle link: \(Int(idleBytes)) bytes in \(Int(intervals)) ping intervals, "
+        + "\(Int(perExchange)) bytes per exchange with headers, \(Int(perRecord)) per routine "
+        + "record; \(Int(perDay / 1000)) KB a day at the shipped 300-s interval")
+    #expect(idleBytes > 0, "no pings crossed the link")
+    #expect(perDay <= 100_000, "an idle link would cost \(Int(perDay)) bytes a day")
     #expect(await box.stop() == .exited(0))
   }
 

@@ -139,6 +139,7 @@ struct BoxConnection {
       downlinkSink.finish()
     }
     let iterator = SendableIterator(messages)
+    var lastSeenRecorded = ContinuousClock.now
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask {
         do {
@@ -168,6 +169,12 @@ struct BoxConnection {
           }
         case .message(.ping(let nonce)):
           try await outbound.write(.pong(nonce: nonce))
+          // An idle box is heard from only by its pings: they keep its last-seen time (and so
+          // the offline timer) current, at most once a minute.
+          if ContinuousClock.now - lastSeenRecorded >= .seconds(60) {
+            lastSeenRecorded = .now
+            await core.linkChanged(device: device, up: true)
+          }
         case .message(.pong), .message(.skipped):
           break
         case .message(.error(let report)):

@@ -116,7 +116,29 @@ struct PostgresStoreTests {
           """)
         try await Task.sleep(for: .milliseconds(50))
       }
-      let result = await ingest.result
+      // Bounded: in one loaded CI run this wait never ended (the cause is under investigation);
+      // a test that hangs must fail by name instead of holding the whole run.
+      let waited: Result<[StoreEvent], any Error>? = await withCheckedContinuation {
+        continuation in
+        let resumed = Mutex(false)
+        let resume = { @Sendable (value: Result<[StoreEvent], any Error>?) in
+          if resumed.withLock({ done in
+            defer { done = true }
+            return !done
+          }) {
+            continuation.resume(returning: value)
+          }
+        }
+        Task { resume(await ingest.result) }
+        Task {
+          try? await Task.sleep(for: .seconds(120))
+          resume(nil)
+        }
+      }
+      guard let result = waited else {
+        Issue.record("the ingest whose connection was terminated did not return within 120 s")
+        return
+      }
       guard case .failure(let error) = result, case .unavailable? = error as? StoreError else {
         Issue.record("expected unavailable, got \(result)")
         return

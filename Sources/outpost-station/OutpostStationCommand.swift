@@ -165,17 +165,7 @@ struct Run: AsyncParsableCommand {
       printError("outpost-station: --log-level must be trace, debug, info, notice, warning, …")
       throw ExitCode(64)
     }
-    let toJournal = JournaldLogHandler.isJournalStream()
-    LoggingSystem.bootstrap { label in
-      if toJournal {
-        var handler = JournaldLogHandler(label: "outpost-station")
-        handler.logLevel = level
-        return handler
-      }
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
+    let toJournal = JournaldLogHandler.bootstrapDaemon(identifier: "outpost-station", level: level)
     let logger = Logger(label: "outpost-station")
     do {
       try await Station.run(configuration, logger: logger)

@@ -71,17 +71,7 @@ struct Outpostd: AsyncParsableCommand {
         "outpostd: --log-level must be one of trace, debug, info, notice, warning, error, critical")
       throw ExitCode(64)
     }
-    let toJournal = JournaldLogHandler.isJournalStream()
-    LoggingSystem.bootstrap { label in
-      if toJournal {
-        var handler = JournaldLogHandler(label: "outpostd")
-        handler.logLevel = level
-        return handler
-      }
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
+    let toJournal = JournaldLogHandler.bootstrapDaemon(identifier: "outpostd", level: level)
     let logger = Logger(label: "outpostd")
     do {
       try await Agent.run(configuration, logger: logger)

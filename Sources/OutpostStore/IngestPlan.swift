@@ -11,10 +11,16 @@ struct IngestPlan {
   /// A record that opens, joins, cancels or clears something, in record order.
   enum Step {
     case sos(deviceID: Int64, epoch: UInt64, record: Record, presses: UInt32, position: Position?)
-    case sosCancel(deviceID: Int64, record: Record)
+    case sosCancel(deviceID: Int64, epoch: UInt64, record: Record)
     /// A raised sensor alarm; `detail` is "<alarm> <sensor>", e.g. "fire temp1".
     case sensorAlarm(deviceID: Int64, epoch: UInt64, record: Record, detail: String)
     case checkIn(deviceID: Int64, record: Record, who: String?)
+  }
+
+  /// A device's journal epoch, whose SOS and cancel steps are taken in sequence order.
+  fileprivate struct Journal: Hashable {
+    var deviceID: Int64
+    var epoch: UInt64
   }
 
   /// What changes on one device's row.
@@ -61,7 +67,7 @@ struct IngestPlan {
               position: position))
           if let position { Self.offer(position, at: time, to: &change) }
         case .sosCancel:
-          steps.append(.sosCancel(deviceID: id, record: record))
+          steps.append(.sosCancel(deviceID: id, epoch: batch.epoch, record: record))
         case .sensorAlarm:
           guard
             case .sensorAlarm(let sensor, let alarm, _, let raised)? = try? record.decodedBody(),
@@ -94,6 +100,24 @@ struct IngestPlan {
       Self.offer(position, at: newest.atMs, to: &changes[id]!)
     }
     devices = changes.values.sorted { $0.deviceID < $1.deviceID }
+    sortSOSSteps()
+  }
+
+  /// Puts each device and epoch's SOS and cancel steps in sequence order, in the places those
+  /// steps already hold (so other devices' steps keep their order).
+  ///
+  /// ``SOSOrder`` places a record among the records stored before it; taking the call's own
+  /// records in sequence order keeps that true inside one call whose batches arrived shuffled
+  /// (a resend after a reconnect ahead of what was still in flight).
+  private mutating func sortSOSSteps() {
+    var slots: [Journal: [Int]] = [:]
+    for (index, step) in steps.enumerated() {
+      if let (journal, _) = step.sosPlace { slots[journal, default: []].append(index) }
+    }
+    for indices in slots.values where indices.count > 1 {
+      let sorted = indices.map { steps[$0] }.sorted { $0.sosPlace!.seq < $1.sosPlace!.seq }
+      for (index, step) in zip(indices, sorted) { steps[index] = step }
+    }
   }
 
   private static func offer(_ position: Position, at time: Int64, to change: inout DeviceChange) {
@@ -112,5 +136,17 @@ extension Position {
       return nil
     }
     self = position
+  }
+}
+
+extension IngestPlan.Step {
+  /// The journal and sequence number of an SOS or cancel step; nil for other steps.
+  fileprivate var sosPlace: (journal: IngestPlan.Journal, seq: UInt64)? {
+    switch self {
+    case .sos(let deviceID, let epoch, let record, _, _),
+      .sosCancel(let deviceID, let epoch, let record):
+      (IngestPlan.Journal(deviceID: deviceID, epoch: epoch), record.seq)
+    case .sensorAlarm, .checkIn: nil
+    }
   }
 }

@@ -13,7 +13,7 @@ enum PostgresSchema {
   static let timerLock: Int64 = 0x4F55_5450_4F53_5403
 
   /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-  static let migrations: [[PostgresQuery]] = [version1]
+  static let migrations: [[PostgresQuery]] = [version1, version2]
 
   private static let version1: [PostgresQuery] = [
     """
@@ -110,5 +110,13 @@ enum PostgresSchema {
       detail TEXT NOT NULL
     )
     """,
+  ]
+
+  /// Indexes for placing SOS and cancel records by sequence number (``SOSOrder``), as
+  /// ``SQLiteSchema``'s version 2.
+  private static let version2: [PostgresQuery] = [
+    "CREATE INDEX records_sos ON records(device_id, epoch, seq) WHERE kind = 1",
+    "CREATE INDEX records_sos_cancel ON records(device_id, epoch, seq) WHERE kind = 2",
+    "CREATE INDEX incidents_sos_order ON incidents(device_id, epoch, seq) WHERE kind = 'sos'",
   ]
 }

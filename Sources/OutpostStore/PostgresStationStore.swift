@@ -821,37 +821,25 @@ struct Statements: Sendable {
   {
     switch step {
     case .sos(let deviceID, let epoch, let record, let presses, let position):
-      if let running = try await runningIncident(deviceID: deviceID, kind: .sos, detail: nil) {
-        let bytes = position.map { ByteBuffer(bytes: $0.storedBytes) }
-        try await run(
-          """
-          UPDATE incidents SET presses = GREATEST(presses, \(Int64(presses))),
-            position = COALESCE(\(bytes), position)
-          WHERE id = \(running.id)
-          """)
-        events.append(.incidentJoined(try await incident(id: running.id)!))
-      } else {
-        let opened = try await openIncident(
-          deviceID: deviceID, kind: .sos, detail: nil, epoch: epoch, record: record,
-          presses: presses, position: position, receivedAtMs: receivedAtMs)
-        events.append(.incidentOpened(opened))
-      }
+      let mark = SOSOrder.Mark(
+        seq: record.seq, atMs: record.time.wallMs, presses: presses, position: position)
+      let segment = try await sosSegment(deviceID: deviceID, epoch: epoch, around: record.seq)
+      try await apply(
+        SOSOrder.onSOS(mark, epoch: epoch, in: segment), deviceID: deviceID, epoch: epoch,
+        cancel: nil, later: segment.cancelAfter, receivedAtMs: receivedAtMs, events: &events)
     case .sensorAlarm(let deviceID, let epoch, let record, let detail):
       if try await runningIncident(deviceID: deviceID, kind: .sensorAlarm, detail: detail) == nil {
         let opened = try await openIncident(
-          deviceID: deviceID, kind: .sensorAlarm, detail: detail, epoch: epoch, record: record,
-          presses: 0, position: nil, receivedAtMs: receivedAtMs)
+          deviceID: deviceID, kind: .sensorAlarm, detail: detail, epoch: epoch, seq: record.seq,
+          atMs: record.time.wallMs, presses: 0, position: nil, receivedAtMs: receivedAtMs)
         events.append(.incidentOpened(opened))
       }
-    case .sosCancel(let deviceID, let record):
-      guard let running = try await runningIncident(deviceID: deviceID, kind: .sos, detail: nil)
-      else { return }
-      try await run("UPDATE incidents SET state = 'cancelled' WHERE id = \(running.id)")
-      try await audit(
-        actor: running.device, action: "incident-cancel", incidentID: running.id,
-        device: running.device, detail: "sos cancelled on the box, record \(record.seq)",
-        atMs: receivedAtMs)
-      events.append(.incidentCancelled(try await incident(id: running.id)!))
+    case .sosCancel(let deviceID, let epoch, let record):
+      let segment = try await sosSegment(deviceID: deviceID, epoch: epoch, around: record.seq)
+      try await apply(
+        SOSOrder.onCancel(record.seq, epoch: epoch, in: segment), deviceID: deviceID,
+        epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
+        events: &events)
     case .checkIn(let deviceID, let record, let who):
       let name = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
         .decode(String.self)
@@ -924,6 +912,106 @@ struct Statements: Sendable {
 
   // MARK: Incidents
 
+  /// The facts ``SOSOrder`` needs about the SOS segment around `seq` (as the SQLite store's).
+  func sosSegment(deviceID: Int64, epoch: UInt64, around seq: UInt64) async throws
+    -> SOSOrder.Segment
+  {
+    let e = SequenceColumns.column(epoch)
+    let s = SequenceColumns.column(seq)
+    // The kinds are literals, so the planner can use the partial indexes.
+    let before = try await rows(
+      """
+      SELECT seq FROM records WHERE device_id = \(deviceID) AND epoch = \(e) AND kind = 2
+        AND seq < \(s) ORDER BY seq DESC LIMIT 1
+      """
+    ).first.map { SequenceColumns.value(try $0.decode(Int64.self)) }
+    let after = try await rows(
+      """
+      SELECT seq FROM records WHERE device_id = \(deviceID) AND epoch = \(e) AND kind = 2
+        AND seq > \(s) ORDER BY seq LIMIT 1
+      """
+    ).first.map { SequenceColumns.value(try $0.decode(Int64.self)) }
+    let (lower, upper) = SOSOrder.Segment.bounds(before: before, after: after)
+    let incidents = try await incidents(
+      """
+      WHERE i.device_id = \(deviceID) AND i.kind = 'sos' AND i.epoch = \(e)
+        AND i.seq > \(lower) AND i.seq < \(upper)
+      ORDER BY i.seq
+      """)
+    let marks = try await rows(
+      """
+      SELECT seq, time_ms, body FROM records WHERE device_id = \(deviceID) AND epoch = \(e)
+        AND kind = 1 AND seq > \(lower) AND seq < \(upper) ORDER BY seq
+      """
+    ).compactMap { row -> SOSOrder.Mark? in
+      let (seq, atMs, body) = try row.decode((Int64, Int64, ByteBuffer).self)
+      guard
+        case .sos(let presses, let position)? = try? RecordBody(
+          kind: .sos, bytes: Array(buffer: body))
+      else { return nil }
+      return SOSOrder.Mark(
+        seq: SequenceColumns.value(seq), atMs: atMs, presses: presses, position: position)
+    }
+    return SOSOrder.Segment(
+      cancelBefore: before, cancelAfter: after, incidents: incidents, marks: marks,
+      running: try await runningIncident(deviceID: deviceID, kind: .sos, detail: nil))
+  }
+
+  /// Applies what ``SOSOrder`` decided (as the SQLite store's `apply`).
+  func apply(
+    _ changes: [SOSOrder.Change], deviceID: Int64, epoch: UInt64, cancel: UInt64?,
+    later: UInt64?, receivedAtMs: Int64, events: inout [StoreEvent]
+  ) async throws {
+    for change in changes {
+      switch change {
+      case .join(let id, let presses, let position, let opener):
+        try await run(
+          """
+          UPDATE incidents SET presses = \(Int64(presses)),
+            position = \(position.map { ByteBuffer(bytes: $0.storedBytes) }),
+            seq = COALESCE(\(opener.map { SequenceColumns.column($0.seq) }), seq),
+            opened_at_ms = COALESCE(\(opener?.atMs), opened_at_ms)
+          WHERE id = \(id)
+          """)
+        let joined = try await incident(id: id)!
+        if let opener {
+          try await audit(
+            actor: joined.device, action: "incident-reorder", incidentID: id,
+            device: joined.device,
+            detail: StoreRules.reorderDetail(epoch: epoch, seq: opener.seq), atMs: receivedAtMs)
+        }
+        events.append(.incidentJoined(joined))
+      case .open(let mark, let presses, let position, let cancelled):
+        let opened = try await openIncident(
+          deviceID: deviceID, kind: .sos, detail: nil, epoch: epoch, seq: mark.seq,
+          atMs: mark.atMs, presses: presses, position: position, receivedAtMs: receivedAtMs,
+          state: cancelled ? .cancelled : .open)
+        if cancelled, let later {
+          try await audit(
+            actor: opened.device, action: "incident-cancel", incidentID: opened.id,
+            device: opened.device, detail: StoreRules.cancelDetail(seq: later),
+            atMs: receivedAtMs)
+          events.append(.incidentCancelled(opened))
+        } else {
+          events.append(.incidentOpened(opened))
+        }
+      case .cancel(let id, let presses):
+        try await run(
+          """
+          UPDATE incidents SET state = 'cancelled',
+            presses = COALESCE(\(presses.map { Int64($0) }), presses)
+          WHERE id = \(id)
+          """)
+        let cancelled = try await incident(id: id)!
+        try await audit(
+          actor: cancelled.device, action: "incident-cancel", incidentID: id,
+          device: cancelled.device, detail: StoreRules.cancelDetail(seq: cancel ?? 0),
+          atMs: receivedAtMs)
+        events.append(.incidentCancelled(cancelled))
+      }
+    }
+  }
+
   func runningIncident(deviceID: Int64, kind: IncidentKind, detail: String?) async throws
     -> Incident?
   {
@@ -937,25 +1025,25 @@ struct Statements: Sendable {
   }
 
   func openIncident(
-    deviceID: Int64, kind: IncidentKind, detail: String?, epoch: UInt64?,
-    record: OutpostCore.Record?, presses: UInt32, position: Position?, receivedAtMs: Int64
+    deviceID: Int64, kind: IncidentKind, detail: String?, epoch: UInt64?, seq: UInt64?,
+    atMs: Int64, presses: UInt32, position: Position?, receivedAtMs: Int64,
+    state: IncidentState = .open
   ) async throws -> Incident {
     let id = try await rows(
       """
       INSERT INTO incidents (device_id, kind, detail, epoch, seq, opened_at_ms, received_at_ms,
         presses, position, state)
       VALUES (\(deviceID), \(kind.rawValue), \(detail), \(epoch.map(SequenceColumns.column)),
-        \(record.map { SequenceColumns.column($0.seq) }), \(record?.time.wallMs ?? receivedAtMs),
-        \(receivedAtMs), \(Int64(presses)), \(position.map { ByteBuffer(bytes: $0.storedBytes) }),
-        'open')
+        \(seq.map(SequenceColumns.column)), \(atMs), \(receivedAtMs), \(Int64(presses)),
+        \(position.map { ByteBuffer(bytes: $0.storedBytes) }), \(state.rawValue))
       RETURNING id
       """
     )[0].decode(Int64.self)
     let opened = try await incident(id: id)!
-    if let record, let epoch {
+    if let seq, let epoch {
       try await audit(
         actor: opened.device, action: "incident-open", incidentID: id, device: opened.device,
-        detail: StoreRules.openDetail(kind: kind, detail: detail, record: record, epoch: epoch),
+        detail: StoreRules.openDetail(kind: kind, detail: detail, seq: seq, epoch: epoch),
         atMs: receivedAtMs)
     }
     return opened
@@ -965,8 +1053,8 @@ struct Statements: Sendable {
     -> Incident
   {
     let raised = try await openIncident(
-      deviceID: deviceID, kind: kind, detail: nil, epoch: nil, record: nil, presses: 0,
-      position: nil, receivedAtMs: atMs)
+      deviceID: deviceID, kind: kind, detail: nil, epoch: nil, seq: nil, atMs: atMs,
+      presses: 0, position: nil, receivedAtMs: atMs)
     try await audit(
       actor: StoreRules.stationActor, action: "alert-raise", incidentID: raised.id,
       device: raised.device, detail: detail, atMs: atMs)

@@ -12,6 +12,9 @@ enum SQLiteSchema {
     migrator.registerMigration("1-initial") { db in
       try db.execute(sql: version1)
     }
+    migrator.registerMigration("2-sos-order") { db in
+      try db.execute(sql: version2)
+    }
     return migrator
   }
 
@@ -102,5 +105,13 @@ enum SQLiteSchema {
       device TEXT,
       detail TEXT NOT NULL
     );
+    """
+
+  /// Indexes for placing SOS and cancel records by sequence number (``SOSOrder``): partial,
+  /// so the telemetry that makes up nearly every record pays nothing for them.
+  private static let version2 = """
+    CREATE INDEX records_sos ON records(device_id, epoch, seq) WHERE kind = 1;
+    CREATE INDEX records_sos_cancel ON records(device_id, epoch, seq) WHERE kind = 2;
+    CREATE INDEX incidents_sos_order ON incidents(device_id, epoch, seq) WHERE kind = 'sos';
     """
 }

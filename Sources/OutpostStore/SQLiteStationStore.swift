@@ -547,35 +547,26 @@ extension SQLiteStationStore {
   ) throws {
     switch step {
     case .sos(let deviceID, let epoch, let record, let presses, let position):
-      if let running = try runningIncident(db, deviceID: deviceID, kind: .sos, detail: nil) {
-        try db.execute(
-          sql:
-            "UPDATE incidents SET presses = MAX(presses, ?), position = COALESCE(?, position) WHERE id = ?",
-          arguments: [Int64(presses), position.map { Data($0.storedBytes) }, running.id])
-        events.append(.incidentJoined(try incident(db, id: running.id)!))
-      } else {
-        let opened = try openIncident(
-          db, deviceID: deviceID, kind: .sos, detail: nil, epoch: epoch, record: record,
-          presses: presses, position: position, receivedAtMs: receivedAtMs)
-        events.append(.incidentOpened(opened))
-      }
+      let mark = SOSOrder.Mark(
+        seq: record.seq, atMs: record.time.wallMs, presses: presses, position: position)
+      let segment = try sosSegment(db, deviceID: deviceID, epoch: epoch, around: record.seq)
+      try apply(
+        SOSOrder.onSOS(mark, epoch: epoch, in: segment), db, deviceID: deviceID, epoch: epoch,
+        cancel: nil, later: segment.cancelAfter, receivedAtMs: receivedAtMs, events: &events)
     case .sensorAlarm(let deviceID, let epoch, let record, let detail):
       if try runningIncident(db, deviceID: deviceID, kind: .sensorAlarm, detail: detail) == nil {
         let opened = try openIncident(
-          db, deviceID: deviceID, kind: .sensorAlarm, detail: detail, epoch: epoch, record: record,
-          presses: 0, position: nil, receivedAtMs: receivedAtMs)
+          db, deviceID: deviceID, kind: .sensorAlarm, detail: detail, epoch: epoch,
+          seq: record.seq, atMs: record.time.wallMs, presses: 0, position: nil,
+          receivedAtMs: receivedAtMs)
         events.append(.incidentOpened(opened))
       }
-    case .sosCancel(let deviceID, let record):
-      guard let running = try runningIncident(db, deviceID: deviceID, kind: .sos, detail: nil)
-      else { return }
-      try db.execute(
-        sql: "UPDATE incidents SET state = 'cancelled' WHERE id = ?", arguments: [running.id])
-      try audit(
-        db, actor: running.device, action: "incident-cancel", incidentID: running.id,
-        device: running.device, detail: "sos cancelled on the box, record \(record.seq)",
-        atMs: receivedAtMs)
-      events.append(.incidentCancelled(try incident(db, id: running.id)!))
+    case .sosCancel(let deviceID, let epoch, let record):
+      let segment = try sosSegment(db, deviceID: deviceID, epoch: epoch, around: record.seq)
+      try apply(
+        SOSOrder.onCancel(record.seq, epoch: epoch, in: segment), db, deviceID: deviceID,
+        epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
+        events: &events)
     case .checkIn(let deviceID, let record, let who):
       let name = try String.fetchOne(
         db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
@@ -639,6 +630,113 @@ extension SQLiteStationStore {
     }
   }
 
+  /// The facts ``SOSOrder`` needs about the SOS segment around `seq` (see
+  /// ``SOSOrder/Segment``). The partial indexes on SOS and cancel records keep each lookup to a
+  /// few rows however many records the device has.
+  fileprivate static func sosSegment(
+    _ db: Database, deviceID: Int64, epoch: UInt64, around seq: UInt64
+  ) throws -> SOSOrder.Segment {
+    let e = SequenceColumns.column(epoch)
+    let s = SequenceColumns.column(seq)
+    let cancel = RecordKind.sosCancel.rawValue
+    let sos = RecordKind.sos.rawValue
+    let before = try Int64.fetchOne(
+      db.cachedStatement(
+        sql: """
+          SELECT seq FROM records WHERE device_id = ? AND epoch = ? AND kind = \(cancel)
+            AND seq < ? ORDER BY seq DESC LIMIT 1
+          """), arguments: [deviceID, e, s]
+    ).map(SequenceColumns.value)
+    let after = try Int64.fetchOne(
+      db.cachedStatement(
+        sql: """
+          SELECT seq FROM records WHERE device_id = ? AND epoch = ? AND kind = \(cancel)
+            AND seq > ? ORDER BY seq LIMIT 1
+          """), arguments: [deviceID, e, s]
+    ).map(SequenceColumns.value)
+    let (lower, upper) = SOSOrder.Segment.bounds(before: before, after: after)
+    let incidents = try Self.incidents(
+      db,
+      where: """
+        WHERE i.device_id = ? AND i.kind = 'sos' AND i.epoch = ? AND i.seq > ? AND i.seq < ?
+        ORDER BY i.seq
+        """, [deviceID, e, lower, upper])
+    let marks = try Row.fetchAll(
+      db.cachedStatement(
+        sql: """
+          SELECT seq, time_ms, body FROM records WHERE device_id = ? AND epoch = ?
+            AND kind = \(sos) AND seq > ? AND seq < ? ORDER BY seq
+          """), arguments: [deviceID, e, lower, upper]
+    ).compactMap { row -> SOSOrder.Mark? in
+      let body: Data = row["body"]
+      guard
+        case .sos(let presses, let position)? = try? RecordBody(kind: .sos, bytes: [UInt8](body))
+      else { return nil }
+      return SOSOrder.Mark(
+        seq: SequenceColumns.value(row["seq"]), atMs: row["time_ms"], presses: presses,
+        position: position)
+    }
+    return SOSOrder.Segment(
+      cancelBefore: before, cancelAfter: after, incidents: incidents, marks: marks,
+      running: try runningIncident(db, deviceID: deviceID, kind: .sos, detail: nil))
+  }
+
+  /// Applies what ``SOSOrder`` decided for an SOS record, or for the cancel record `cancel`;
+  /// `later` is the next cancel after the record (which cancels what the record opens).
+  fileprivate static func apply(
+    _ changes: [SOSOrder.Change], _ db: Database, deviceID: Int64, epoch: UInt64,
+    cancel: UInt64?, later: UInt64?, receivedAtMs: Int64, events: inout [StoreEvent]
+  ) throws {
+    for change in changes {
+      switch change {
+      case .join(let id, let presses, let position, let opener):
+        try db.execute(
+          sql: """
+            UPDATE incidents SET presses = ?, position = ?, seq = COALESCE(?, seq),
+              opened_at_ms = COALESCE(?, opened_at_ms)
+            WHERE id = ?
+            """,
+          arguments: [
+            Int64(presses), position.map { Data($0.storedBytes) },
+            opener.map { SequenceColumns.column($0.seq) }, opener?.atMs, id,
+          ])
+        let joined = try incident(db, id: id)!
+        if let opener {
+          try audit(
+            db, actor: joined.device, action: "incident-reorder", incidentID: id,
+            device: joined.device,
+            detail: StoreRules.reorderDetail(epoch: epoch, seq: opener.seq), atMs: receivedAtMs)
+        }
+        events.append(.incidentJoined(joined))
+      case .open(let mark, let presses, let position, let cancelled):
+        let opened = try openIncident(
+          db, deviceID: deviceID, kind: .sos, detail: nil, epoch: epoch, seq: mark.seq,
+          atMs: mark.atMs, presses: presses, position: position, receivedAtMs: receivedAtMs,
+          state: cancelled ? .cancelled : .open)
+        if cancelled, let later {
+          try audit(
+            db, actor: opened.device, action: "incident-cancel", incidentID: opened.id,
+            device: opened.device, detail: StoreRules.cancelDetail(seq: later),
+            atMs: receivedAtMs)
+          events.append(.incidentCancelled(opened))
+        } else {
+          events.append(.incidentOpened(opened))
+        }
+      case .cancel(let id, let presses):
+        try db.execute(
+          sql:
+            "UPDATE incidents SET state = 'cancelled', presses = COALESCE(?, presses) WHERE id = ?",
+          arguments: [presses.map { Int64($0) }, id])
+        let cancelled = try incident(db, id: id)!
+        try audit(
+          db, actor: cancelled.device, action: "incident-cancel", incidentID: id,
+          device: cancelled.device, detail: StoreRules.cancelDetail(seq: cancel ?? 0),
+          atMs: receivedAtMs)
+        events.append(.incidentCancelled(cancelled))
+      }
+    }
+  }
+
   fileprivate static func runningIncident(
     _ db: Database, deviceID: Int64, kind: IncidentKind, detail: String?
   ) throws -> Incident? {
@@ -654,25 +752,26 @@ extension SQLiteStationStore {
 
   fileprivate static func openIncident(
     _ db: Database, deviceID: Int64, kind: IncidentKind, detail: String?, epoch: UInt64?,
-    record: OutpostCore.Record?, presses: UInt32, position: Position?, receivedAtMs: Int64
+    seq: UInt64?, atMs: Int64, presses: UInt32, position: Position?, receivedAtMs: Int64,
+    state: IncidentState = .open
   ) throws -> Incident {
     try db.execute(
       sql: """
         INSERT INTO incidents (device_id, kind, detail, epoch, seq, opened_at_ms, received_at_ms,
           presses, position, state)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
       arguments: [
         deviceID, kind.rawValue, detail, epoch.map(SequenceColumns.column),
-        record.map { SequenceColumns.column($0.seq) }, record?.time.wallMs ?? receivedAtMs,
-        receivedAtMs, Int64(presses), position.map { Data($0.storedBytes) },
+        seq.map(SequenceColumns.column), atMs, receivedAtMs, Int64(presses),
+        position.map { Data($0.storedBytes) }, state.rawValue,
       ])
     let opened = try incident(db, id: db.lastInsertedRowID)!
-    if let record, let epoch {
+    if let seq, let epoch {
       try audit(
         db, actor: opened.device, action: "incident-open", incidentID: opened.id,
         device: opened.device,
-        detail: StoreRules.openDetail(kind: kind, detail: detail, record: record, epoch: epoch),
+        detail: StoreRules.openDetail(kind: kind, detail: detail, seq: seq, epoch: epoch),
         atMs: receivedAtMs)
     }
     return opened
@@ -682,8 +781,8 @@ extension SQLiteStationStore {
     _ db: Database, deviceID: Int64, kind: IncidentKind, detail: String, atMs: Int64
   ) throws -> Incident {
     let raised = try openIncident(
-      db, deviceID: deviceID, kind: kind, detail: nil, epoch: nil, record: nil, presses: 0,
-      position: nil, receivedAtMs: atMs)
+      db, deviceID: deviceID, kind: kind, detail: nil, epoch: nil, seq: nil, atMs: atMs,
+      presses: 0, position: nil, receivedAtMs: atMs)
     try audit(
       db, actor: StoreRules.stationActor, action: "alert-raise", incidentID: raised.id,
       device: raised.device, detail: detail, atMs: atMs)

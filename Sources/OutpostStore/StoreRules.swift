@@ -17,15 +17,24 @@ enum StoreRules {
   /// The states a box is told about, as a SQL list.
   static let notifiedStatesSQL = "('acknowledged', 'resolved', 'false-alarm')"
 
-  static func openDetail(kind: IncidentKind, detail: String?, record: Record, epoch: UInt64)
+  static func openDetail(kind: IncidentKind, detail: String?, seq: UInt64, epoch: UInt64)
     -> String
   {
-    let id = "\(String(epoch, radix: 16))/\(record.seq)"
+    let id = "\(String(epoch, radix: 16))/\(seq)"
     switch kind {
     case .sos: return "sos, record \(id)"
     case .sensorAlarm: return "sensor alarm \(detail ?? ""), record \(id)"
     case .checkInOverdue, .offline: return kind.rawValue
     }
+  }
+
+  static func cancelDetail(seq: UInt64) -> String {
+    "sos cancelled on the box, record \(seq)"
+  }
+
+  /// An SOS record that arrived after a later one of its incident, and now opens it.
+  static func reorderDetail(epoch: UInt64, seq: UInt64) -> String {
+    "earlier sos record \(String(epoch, radix: 16))/\(seq) arrived late; the incident opens at it"
   }
 
   static func overdueDetail(lastCheckInMs: Int64?, intervalMs: Int64) -> String {

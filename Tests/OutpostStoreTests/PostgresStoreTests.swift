@@ -26,7 +26,9 @@ struct PostgresStoreTests {
       #expect(try await stores[2].device(named: "box-m") == added)
 
       try await stores[1].executeForTesting("UPDATE schema_version SET version = 99")
-      await #expect(throws: StoreError.schemaTooNew(found: 99, known: 1)) {
+      await #expect(
+        throws: StoreError.schemaTooNew(found: 99, known: PostgresSchema.migrations.count)
+      ) {
         try await stores[1].migrate()
       }
       try await stores[0].executeForTesting("DROP SCHEMA \"\(configuration.schema!)\" CASCADE")

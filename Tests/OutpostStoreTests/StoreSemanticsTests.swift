@@ -1,4 +1,5 @@
 import OutpostCore
+import OutpostTestKit
 import Testing
 
 @testable import OutpostStore
@@ -132,6 +133,94 @@ struct StoreSemanticsTests {
       let audit = try await store.audit(limit: 10).reversed().map { "\($0.actor) \($0.action)" }
       #expect(audit == ["box-s incident-open", "box-s incident-cancel", "box-s incident-open"])
       #expect(try await store.audit(limit: 10).last?.incidentID == incident.id)
+    }
+  }
+
+  @Test(
+    "SOS and cancel records make the journal's incidents in whatever order they arrive",
+    arguments: Backend.tested)
+  func sosOutOfOrder(_ backend: Backend) async throws {
+    // The journal: incident 10 (two presses) cancelled at 12; incident 13 cancelled at 15;
+    // incident 16 (three presses) still running. Telemetry in between.
+    let journal: [Record] = [
+      record(10, .sos(presses: 1, position: steppe), at: 100),
+      reading(11, at: 110),
+      record(12, .sos(presses: 2, position: nil), at: 120),
+      record(13, .sosCancel, at: 130),
+      record(14, .sos(presses: 1, position: nil), at: 140),
+      record(15, .sosCancel, at: 150),
+      record(16, .sos(presses: 1, position: nil), at: 160),
+      reading(17, at: 170),
+      record(18, .sos(presses: 3, position: river), at: 180),
+    ]
+    let expected = [
+      Placed(seq: 10, state: .cancelled, presses: 2, openedAtMs: 100),
+      Placed(seq: 14, state: .cancelled, presses: 1, openedAtMs: 140),
+      Placed(seq: 16, state: .open, presses: 3, openedAtMs: 160),
+    ]
+    var random = SeededRandom(seed: 0x5057_0AD3)
+    try await withStore(backend) { store in
+      for round in 0..<64 {
+        let box = try await store.addDevice(registration("box-order-\(round)"), atMs: 0)
+        // Round 0 sends in journal order; the others shuffle, cut into batches of 1–3 and
+        // now and then send a batch twice (a resend after a lost ack).
+        let order = round == 0 ? journal : journal.shuffled(using: &random)
+        var index = 0
+        while index < order.count {
+          let count = min(order.count - index, Int.random(in: 1...3, using: &random))
+          let batch = IngestBatch(
+            deviceID: box.id, epoch: 7, records: Array(order[index..<index + count]))
+          _ = try await store.ingest([batch], receivedAtMs: 1_000 + Int64(index))
+          if Int.random(in: 0..<4, using: &random) == 0 {
+            #expect(try await store.ingest([batch], receivedAtMs: 2_000).isEmpty)
+          }
+          index += count
+        }
+        let placed = try await store.incidents(openOnly: false, limit: 1000)
+          .filter { $0.device == box.name }
+          .map {
+            Placed(
+              seq: $0.seq ?? 0, state: $0.state, presses: $0.presses, openedAtMs: $0.openedAtMs)
+          }
+          .sorted { $0.seq < $1.seq }
+        #expect(
+          placed == expected,
+          "arrival order \(order.map(\.seq)) gave \(placed)")
+        if let running = try await store.incidents(openOnly: true, limit: 1000)
+          .first(where: { $0.device == box.name && $0.state == .open })
+        {
+          #expect(running.position == river)
+        }
+      }
+    }
+  }
+
+  @Test(
+    "a recreated journal's presses join the incident still running from the old one",
+    arguments: Backend.tested)
+  func sosAcrossEpochs(_ backend: Backend) async throws {
+    try await withStore(backend) { store in
+      let box = try await store.addDevice(registration("box-epochs"), atMs: 0)
+      let first = try await store.ingest(
+        [
+          IngestBatch(
+            deviceID: box.id, epoch: 1, records: [record(5, .sos(presses: 1, position: nil))])
+        ],
+        receivedAtMs: 10)
+      #expect(first.map(\.name) == ["opened"])
+      let again = try await store.ingest(
+        [
+          IngestBatch(
+            deviceID: box.id, epoch: 2, records: [record(1, .sos(presses: 1, position: nil))])
+        ],
+        receivedAtMs: 20)
+      #expect(again.map(\.name) == ["joined"])
+      #expect(again.first?.incident?.id == first.first?.incident?.id)
+      let cancel = try await store.ingest(
+        [IngestBatch(deviceID: box.id, epoch: 2, records: [record(2, .sosCancel)])],
+        receivedAtMs: 30)
+      #expect(cancel.map(\.name) == ["cancelled"])
+      #expect(try await store.incident(id: first.first!.incident!.id)?.state == .cancelled)
     }
   }
 
@@ -579,4 +668,13 @@ struct StoreSemanticsTests {
         try await store.storedRanges(deviceID: ids[17], epoch: 77, from: 0, limit: 5) == [0...255])
     }
   }
+}
+
+/// An incident as the ordering test compares it.
+private struct Placed: Hashable, CustomStringConvertible {
+  var seq: UInt64
+  var state: IncidentState
+  var presses: UInt32
+  var openedAtMs: Int64
+  var description: String { "\(seq) \(state.rawValue) ×\(presses) at \(openedAtMs)" }
 }

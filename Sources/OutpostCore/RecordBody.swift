@@ -110,6 +110,7 @@ public enum RecordBody: Sendable, Hashable {
   case boxHealth(BoxHealth)
   /// `count` records between `firstSeq` and `lastSeq` (inclusive) were overwritten unacknowledged.
   case journalGap(count: UInt64, firstSeq: UInt64, lastSeq: UInt64)
+  case forwardedIncident(ForwardedIncident)
   case test([UInt8])
   case opaque(kind: UInt8, bytes: [UInt8])
 
@@ -125,6 +126,7 @@ public enum RecordBody: Sendable, Hashable {
     case .position: .position
     case .boxHealth: .boxHealth
     case .journalGap: .journalGap
+    case .forwardedIncident: .forwardedIncident
     case .test: .test
     case .opaque(let kind, _): RecordKind(rawValue: kind)
     }
@@ -164,6 +166,8 @@ public enum RecordBody: Sendable, Hashable {
       w.writeVarint(count)
       w.writeVarint(firstSeq)
       w.writeVarint(lastSeq &- firstSeq)
+    case .forwardedIncident(let incident):
+      incident.encode(into: &w)
     case .test(let bytes), .opaque(_, let bytes):
       w.write(contentsOf: bytes)
     }
@@ -214,6 +218,8 @@ public enum RecordBody: Sendable, Hashable {
       let first = try r.readVarint()
       let span = try r.readVarint()
       self = .journalGap(count: count, firstSeq: first, lastSeq: first &+ span)
+    case .forwardedIncident:
+      self = .forwardedIncident(try ForwardedIncident(from: &r))
     case .test:
       self = .test(bytes)
       return
@@ -222,6 +228,73 @@ public enum RecordBody: Sendable, Hashable {
       return
     }
     guard r.remaining == 0 else { throw .trailingBytes(at: r.offset, count: r.remaining) }
+  }
+}
+
+/// An incident as a station forwards it up the chain: which incident of which station, whose
+/// box, what kind, and what the officers above need to act on it.
+public struct ForwardedIncident: Sendable, Hashable {
+  /// The forwarding station's own incident number.
+  public var incident: UInt64
+  /// The incident's kind at the forwarding station (`sos`, `sensor-alarm`, …).
+  public var kind: String
+  /// The box it came from, and that box's household.
+  public var device: String
+  public var household: String?
+  /// The sensor alarm and sensor (`fire temp1`), or anything else the kind needs.
+  public var detail: String?
+  public var presses: UInt32
+  /// When the box recorded it, ms since the epoch.
+  public var openedAtMs: Int64
+  public var position: Position?
+
+  public init(
+    incident: UInt64, kind: String, device: String, household: String?, detail: String?,
+    presses: UInt32, openedAtMs: Int64, position: Position?
+  ) {
+    self.incident = incident
+    self.kind = kind
+    self.device = device
+    self.household = household
+    self.detail = detail
+    self.presses = presses
+    self.openedAtMs = openedAtMs
+    self.position = position
+  }
+
+  func encode(into w: inout ByteWriter) {
+    var present: UInt8 = 0
+    if household != nil { present |= 1 }
+    if detail != nil { present |= 2 }
+    if position != nil { present |= 4 }
+    w.write(present)
+    w.writeVarint(incident)
+    w.writeString(kind)
+    w.writeString(device)
+    if let household { w.writeString(household) }
+    if let detail { w.writeString(detail) }
+    w.writeVarint(UInt64(presses))
+    w.writeSignedVarint(openedAtMs)
+    if let position { w.writePosition(position) }
+  }
+
+  init(from r: inout ByteReader) throws(RecordBodyError) {
+    let at = r.offset
+    let present = try r.readByte()
+    guard present & ~7 == 0 else { throw .invalidValue(field: "present", at: at) }
+    incident = try r.readVarint()
+    kind = try r.readString(maxLength: 32)
+    device = try r.readString(maxLength: 64)
+    household = present & 1 != 0 ? try r.readString(maxLength: 128) : nil
+    detail = present & 2 != 0 ? try r.readString(maxLength: 256) : nil
+    let pressesAt = r.offset
+    let presses = try r.readVarint()
+    guard presses <= UInt64(UInt32.max) else {
+      throw .invalidValue(field: "presses", at: pressesAt)
+    }
+    self.presses = UInt32(presses)
+    openedAtMs = try r.readSignedVarint()
+    position = present & 4 != 0 ? try r.readPosition() : nil
   }
 }
 

@@ -21,6 +21,9 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
   case boxHealth
   /// The journal had to overwrite unacknowledged records: how many, which sequence range.
   case journalGap
+  /// An incident a station forwards to a higher one (post → township → banner) because nobody
+  /// acknowledged it in time; written by stations, never by boxes.
+  case forwardedIncident
   /// Synthetic records written by `outpostctl journal append` for crash and load tests.
   case test
   /// A kind from a newer version; its body is kept opaque.
@@ -37,6 +40,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case 7: self = .position
     case 8: self = .boxHealth
     case 9: self = .journalGap
+    case 10: self = .forwardedIncident
     case 0xF0: self = .test
     default: self = .unknown(rawValue)
     }
@@ -53,6 +57,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case .position: 7
     case .boxHealth: 8
     case .journalGap: 9
+    case .forwardedIncident: 10
     case .test: 0xF0
     case .unknown(let raw): raw
     }
@@ -70,6 +75,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case .position: "position"
     case .boxHealth: "box-health"
     case .journalGap: "journal-gap"
+    case .forwardedIncident: "forwarded-incident"
     case .test: "test"
     case .unknown(let raw): "unknown-\(raw)"
     }
@@ -78,7 +84,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
   /// The priority a record of this kind gets unless its source says otherwise.
   public var defaultPriority: Priority {
     switch self {
-    case .sos, .sosCancel, .sensorAlarm: .alarm
+    case .sos, .sosCancel, .sensorAlarm, .forwardedIncident: .alarm
     case .checkIn, .report, .position, .journalGap, .boxHealth, .test, .unknown: .normal
     case .sensorReading: .bulk
     }

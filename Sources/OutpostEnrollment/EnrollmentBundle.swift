@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 
 /// Everything a box needs to talk to its station, in one file: what
 /// `outpost-station device add … --bundle FILE` writes and `outpostctl enroll FILE` installs.
@@ -98,6 +99,32 @@ public struct EnrollmentBundle: Codable, Sendable, Hashable {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     // Strings, integers and arrays of them always encode.
     return Array((try? encoder.encode(self)) ?? Data())
+  }
+
+  /// Reads and checks the bundle in the file at `path` (at most 1 MiB).
+  ///
+  /// - Throws: ``EnrollmentError`` naming the file and what is wrong with it.
+  public static func load(path: String) throws(EnrollmentError) -> EnrollmentBundle {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw EnrollmentError("\(path): cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16384)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw EnrollmentError("\(path): cannot read: \(String(cString: strerror(errno)))")
+      }
+      if count == 0 { break }
+      bytes += chunk[..<count]
+      guard bytes.count <= 1 << 20 else {
+        throw EnrollmentError("\(path): larger than 1 MiB; not an enrollment bundle")
+      }
+    }
+    return try decode(bytes, source: path)
   }
 
   /// Reads and checks a bundle.

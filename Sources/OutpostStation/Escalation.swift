@@ -10,10 +10,13 @@ import OutpostStore
 final class Escalation: Sendable {
   let core: StationCore
   let eventLoops: any EventLoopGroup
+  /// The higher station, when `[upstream]` is configured.
+  let upstream: Upstream?
 
-  init(core: StationCore, eventLoops: any EventLoopGroup) {
+  init(core: StationCore, eventLoops: any EventLoopGroup, upstream: Upstream? = nil) {
     self.core = core
     self.eventLoops = eventLoops
+    self.upstream = upstream
   }
 
   func escalate(_ incident: Incident) async {
@@ -26,6 +29,14 @@ final class Escalation: Sendable {
     for url in settings.webhooks {
       let status = await post(url, body: Self.json(incident))
       done.append("webhook \(url): \(status)")
+    }
+    if let upstream {
+      do {
+        let seq = try await upstream.forward(incident)
+        done.append("forwarded to the higher station as \(upstream.bundle.device) record \(seq)")
+      } catch {
+        done.append("forwarding to the higher station failed: \(error)")
+      }
     }
     let detail = done.isEmpty ? "no hooks configured" : done.joined(separator: "; ")
     core.logger.critical(

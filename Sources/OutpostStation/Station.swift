@@ -65,8 +65,14 @@ public enum Station {
     }
     let control = StationControl(
       core: core, path: configuration.controlSocketPath, eventLoops: eventLoops)
-    let timers = Timers(core: core, escalation: Escalation(core: core, eventLoops: eventLoops))
-    let services: [any Service] = [control, listener, timers, ready]
+    let upstream = try configuration.upstream.map { _ in
+      try Upstream(core: core, eventLoops: eventLoops)
+    }
+    let timers = Timers(
+      core: core,
+      escalation: Escalation(core: core, eventLoops: eventLoops, upstream: upstream))
+    var services: [any Service] = [control, listener, timers, ready]
+    if let upstream { services.append(upstream) }
     let group = ServiceGroup(
       configuration: .init(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -152,6 +152,7 @@ final class StationCore: Sendable {
     case .sensorAlarm: return "sensor alarm \(incident.detail ?? "") at \(who)"
     case .checkInOverdue: return "check-in overdue at \(who)"
     case .offline: return "box \(who) offline"
+    case .forwarded: return "forwarded by \(incident.device): \(incident.detail ?? "")"
     }
   }
 

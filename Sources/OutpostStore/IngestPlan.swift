@@ -15,6 +15,8 @@ struct IngestPlan {
     /// A raised sensor alarm; `detail` is "<alarm> <sensor>", e.g. "fire temp1".
     case sensorAlarm(deviceID: Int64, epoch: UInt64, record: Record, detail: String)
     case checkIn(deviceID: Int64, record: Record, who: String?)
+    /// An incident a lower station forwarded (this station is higher up the chain).
+    case forwarded(deviceID: Int64, epoch: UInt64, record: Record, incident: ForwardedIncident)
   }
 
   /// A device's journal epoch, whose SOS and cancel steps are taken in sequence order.
@@ -88,6 +90,12 @@ struct IngestPlan {
           guard case .boxHealth(let health)? = try? record.decodedBody() else { continue }
           if let known = change.health, known.atMs > time { continue }
           change.health = (time, health)
+        case .forwardedIncident:
+          guard case .forwardedIncident(let incident)? = try? record.decodedBody() else {
+            continue
+          }
+          steps.append(
+            .forwarded(deviceID: id, epoch: batch.epoch, record: record, incident: incident))
         case .sensorReading, .journalGap, .test, .unknown:
           continue
         }
@@ -146,7 +154,7 @@ extension IngestPlan.Step {
     case .sos(let deviceID, let epoch, let record, _, _),
       .sosCancel(let deviceID, let epoch, let record):
       (IngestPlan.Journal(deviceID: deviceID, epoch: epoch), record.seq)
-    case .sensorAlarm, .checkIn: nil
+    case .sensorAlarm, .checkIn, .forwarded: nil
     }
   }
 }

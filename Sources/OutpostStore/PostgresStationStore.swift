@@ -840,6 +840,17 @@ struct Statements: Sendable {
         SOSOrder.onCancel(record.seq, epoch: epoch, in: segment), deviceID: deviceID,
         epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
         events: &events)
+    case .forwarded(let deviceID, let epoch, let record, let forwarded):
+      let station = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
+        .decode(String.self)
+      let detail = StoreRules.forwardedDetail(forwarded, from: station)
+      if try await runningIncident(deviceID: deviceID, kind: .forwarded, detail: detail) == nil {
+        let opened = try await openIncident(
+          deviceID: deviceID, kind: .forwarded, detail: detail, epoch: epoch, seq: record.seq,
+          atMs: forwarded.openedAtMs, presses: forwarded.presses, position: forwarded.position,
+          receivedAtMs: receivedAtMs)
+        events.append(.incidentOpened(opened))
+      }
     case .checkIn(let deviceID, let record, let who):
       let name = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
         .decode(String.self)

@@ -567,6 +567,17 @@ extension SQLiteStationStore {
         SOSOrder.onCancel(record.seq, epoch: epoch, in: segment), db, deviceID: deviceID,
         epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
         events: &events)
+    case .forwarded(let deviceID, let epoch, let record, let forwarded):
+      let station = try String.fetchOne(
+        db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
+      let detail = StoreRules.forwardedDetail(forwarded, from: station)
+      if try runningIncident(db, deviceID: deviceID, kind: .forwarded, detail: detail) == nil {
+        let opened = try openIncident(
+          db, deviceID: deviceID, kind: .forwarded, detail: detail, epoch: epoch,
+          seq: record.seq, atMs: forwarded.openedAtMs, presses: forwarded.presses,
+          position: forwarded.position, receivedAtMs: receivedAtMs)
+        events.append(.incidentOpened(opened))
+      }
     case .checkIn(let deviceID, let record, let who):
       let name = try String.fetchOne(
         db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!

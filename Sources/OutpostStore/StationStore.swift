@@ -249,9 +249,11 @@ public enum IncidentKind: String, Sendable, Hashable, CaseIterable {
   case sensorAlarm = "sensor-alarm"
   case checkInOverdue = "check-in-overdue"
   case offline
+  /// An incident a lower station forwarded up the chain; its device is that station.
+  case forwarded
 
-  /// Whether the box recorded it (and is told of its acknowledgement).
-  public var fromBox: Bool { self == .sos || self == .sensorAlarm }
+  /// Whether the box (or lower station) recorded it, and is told of its acknowledgement.
+  public var fromBox: Bool { self == .sos || self == .sensorAlarm || self == .forwarded }
 }
 
 /// Where an incident stands. Ordered: each state is further than the ones before.

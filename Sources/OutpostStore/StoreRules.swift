@@ -13,7 +13,7 @@ enum StoreRules {
   static let runningStatesSQL = "('open', 'acknowledged')"
 
   /// Box-originated incident kinds, as a SQL list.
-  static let fromBoxKindsSQL = "('sos', 'sensor-alarm')"
+  static let fromBoxKindsSQL = "('sos', 'sensor-alarm', 'forwarded')"
   /// The states a box is told about, as a SQL list.
   static let notifiedStatesSQL = "('acknowledged', 'resolved', 'false-alarm')"
 
@@ -24,8 +24,17 @@ enum StoreRules {
     switch kind {
     case .sos: return "sos, record \(id)"
     case .sensorAlarm: return "sensor alarm \(detail ?? ""), record \(id)"
+    case .forwarded: return "forwarded: \(detail ?? ""), record \(id)"
     case .checkInOverdue, .offline: return kind.rawValue
     }
+  }
+
+  /// The detail of a forwarded incident: what it is, whose, and which incident of which
+  /// station (unique among the forwarding station's running incidents).
+  static func forwardedDetail(_ incident: ForwardedIncident, from station: String) -> String {
+    let who = incident.household.map { "\(incident.device) (\($0))" } ?? incident.device
+    let what = incident.detail.map { "\(incident.kind) \($0)" } ?? incident.kind
+    return "\(what) at \(who); incident \(incident.incident) of \(station)"
   }
 
   static func cancelDetail(seq: UInt64) -> String {

@@ -160,6 +160,13 @@ public struct BodyJSON: Codable, Sendable, Hashable {
   public var count: UInt64?
   public var firstSeq: UInt64?
   public var lastSeq: UInt64?
+  /// A forwarded incident's number at its station, kind, box, household, detail and time.
+  public var incident: UInt64?
+  public var incidentKind: String?
+  public var device: String?
+  public var household: String?
+  public var detail: String?
+  public var openedAtMs: Int64?
 
   public init() {}
 
@@ -198,6 +205,15 @@ public struct BodyJSON: Codable, Sendable, Hashable {
       self.count = count
       self.firstSeq = firstSeq
       self.lastSeq = lastSeq
+    case .forwardedIncident(let forwarded):
+      incident = forwarded.incident
+      incidentKind = forwarded.kind
+      device = forwarded.device
+      household = forwarded.household
+      detail = forwarded.detail
+      presses = forwarded.presses
+      openedAtMs = forwarded.openedAtMs
+      position = forwarded.position.map(PositionJSON.init)
     case .test, .opaque:
       return nil
     }
@@ -246,6 +262,13 @@ public struct BodyJSON: Codable, Sendable, Hashable {
       return .journalGap(
         count: try need(count, "count"), firstSeq: try need(firstSeq, "first_seq"),
         lastSeq: try need(lastSeq, "last_seq"))
+    case .forwardedIncident:
+      return .forwardedIncident(
+        ForwardedIncident(
+          incident: try need(incident, "incident"), kind: try need(incidentKind, "incident_kind"),
+          device: try need(device, "device"), household: household, detail: detail,
+          presses: presses ?? 0, openedAtMs: try need(openedAtMs, "opened_at_ms"),
+          position: position?.position))
     case .test, .unknown:
       throw JSONInputError("content", "\(kind) records have no typed content; give body as hex")
     }
@@ -262,6 +285,10 @@ public struct BodyJSON: Codable, Sendable, Hashable {
     case link, count
     case firstSeq = "first_seq"
     case lastSeq = "last_seq"
+    case incident
+    case incidentKind = "incident_kind"
+    case device, household, detail
+    case openedAtMs = "opened_at_ms"
   }
 }
 

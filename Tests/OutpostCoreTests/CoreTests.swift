@@ -86,6 +86,14 @@ import Testing
         journalFillPermille: 125, link: .up)),
     .boxHealth(BoxHealth(uptimeSeconds: 5, journalFillPermille: 0, link: .down)),
     .journalGap(count: 12, firstSeq: 1000, lastSeq: 1040),
+    .forwardedIncident(
+      ForwardedIncident(
+        incident: 4711, kind: "sos", device: "yurt-12", household: "Оюун", detail: nil,
+        presses: 3, openedAtMs: 1_795_316_400_000, position: fix)),
+    .forwardedIncident(
+      ForwardedIncident(
+        incident: 1, kind: "sensor-alarm", device: "ger-3", household: nil, detail: "fire temp1",
+        presses: 0, openedAtMs: -5, position: nil)),
     .test([1, 2, 3]),
   ]
 
@@ -114,6 +122,9 @@ import Testing
   @Test func kindsKeepTheirWireNumbersAndPriorities() {
     #expect(RecordKind.sos.rawValue == 1 && RecordKind(rawValue: 1) == .sos)
     #expect(RecordKind.journalGap.rawValue == 9)
+    #expect(
+      RecordKind.forwardedIncident.rawValue == 10 && RecordKind(rawValue: 10) == .forwardedIncident)
+    #expect(RecordKind.forwardedIncident.defaultPriority == .alarm)
     #expect(RecordKind.sos.defaultPriority == .alarm)
     #expect(RecordKind.sensorAlarm.defaultPriority == .alarm)
     #expect(RecordKind.sensorReading.defaultPriority == .bulk)

@@ -80,6 +80,79 @@ import Testing
     #expect(await station.stop() == .exited(0), "\(station.log)")
   }
 
+  /// Post → township: an incident nobody at the post acknowledges in time is forwarded to the
+  /// higher station (where the post is enrolled like a box), and the township officer's
+  /// acknowledgement comes back down to the post's incident and on to the box.
+  @Test func anUnacknowledgedIncidentGoesUpTheChainAndTheAnswerComesBack() async throws {
+    let township = try await StationProcess(config: "[station]\nname = \"township\"\n")
+    let postBundle = try await township.enroll("post-1", ["--household", "Border post 1"])
+    let post = try await StationProcess(
+      config: """
+        [station]
+        name = "post-1"
+        [timers]
+        check_interval_s = 1
+        [escalation]
+        after_s = 1
+        [upstream]
+        bundle = "\(postBundle)"
+
+        """)
+    let bundle = try await post.enroll("yurt-12", ["--household", "Oyun"])
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", post.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let sos = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(sos.ending == .exited(0), "\(sos.output)\(sos.errorOutput)\n\(post.log)")
+
+    // The post escalates after a second and forwards; the township opens a forwarded incident.
+    let forwarded = await township.eventually(seconds: 30) {
+      let listed = try runChild(
+        try ProductBinary.path("outpost-station"),
+        ["incidents", "--json", "--state-dir", township.stateDirectory])
+      return listed.lines.contains { JSONValue(parsing: $0)?["kind"]?.string == "forwarded" }
+    }
+    #expect(forwarded, "post:\n\(post.log)\ntownship:\n\(township.log)")
+    let listed = try await township.command(["incidents", "--json"])
+    let incident = try #require(
+      listed.lines.compactMap { JSONValue(parsing: $0) }.first {
+        $0["kind"]?.string == "forwarded"
+      })
+    #expect(incident["device"]?.string == "post-1")
+    let detail = incident["detail"]?.string ?? ""
+    #expect(detail.contains("sos at yurt-12 (Oyun)"), "\(detail)")
+    #expect(detail.contains("of post-1"), "\(detail)")
+    #expect(incident["presses"]?.uint64 == 1)
+    let id = try #require(incident["id"]?.uint64)
+    let audit = try await post.command(["audit"])
+    #expect(audit.output.contains("forwarded to the higher station as post-1 record"))
+
+    // The township acknowledges; the post's incident and the box hear of it.
+    let ack = try await township.command(["incident", "ack", "\(id)", "--by", "Chief Bold"])
+    #expect(ack.ending == .exited(0), "\(ack.errorOutput)")
+    let acknowledged = await post.eventually(seconds: 30) {
+      let listed = try runChild(
+        try ProductBinary.path("outpost-station"),
+        ["incidents", "--json", "--state-dir", post.stateDirectory])
+      let sos = listed.lines.compactMap { JSONValue(parsing: $0) }.first {
+        $0["kind"]?.string == "sos"
+      }
+      return sos?["acknowledged_by"]?.string == "Chief Bold (upstream)"
+    }
+    #expect(acknowledged, "post:\n\(post.log)\ntownship:\n\(township.log)")
+    let boxKnows = await post.eventually(seconds: 30) {
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", box.runDirectory])
+      return JSONValue(parsing: status.output)?["last_alarm"]?["progress"]?.string
+        == "acknowledged"
+    }
+    #expect(boxKnows, "\(box.log)")
+    #expect(box.log.contains("officer Chief Bold (upstream) acknowledged"), "\(box.log)")
+    #expect(await box.stop() == .exited(0))
+    #expect(await post.stop() == .exited(0), "\(post.log)")
+    #expect(await township.stop() == .exited(0), "\(township.log)")
+  }
+
   @Test func aBacklogRecordedOfflineArrivesOnceAfterTheStationRestarts() async throws {
     let station = try await StationProcess()
     let bundle = try await station.enroll("ger-3")

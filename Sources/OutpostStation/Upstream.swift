@@ -1,0 +1,195 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOSSL
+import OutpostCore
+import OutpostEnrollment
+import OutpostJournal
+import OutpostStore
+import OutpostUplink
+import OutpostWire
+import ServiceLifecycle
+import Synchronization
+
+/// The link up the chain (post → township → banner command): incidents nobody acknowledged in
+/// time are written to a forwarding journal of their own and sent to the higher station over the
+/// same protocol and with the same guarantees as a box's records — this station is a box there,
+/// enrolled with a bundle the higher station issued. What the higher station's officers do with
+/// a forwarded incident comes back down and is applied to the incident here, and from here to
+/// the box.
+final class Upstream: Service {
+  let core: StationCore
+  let settings: StationConfiguration.UpstreamSettings
+  let writer: JournalWriter
+  let uplink: Uplink
+  let bundle: EnrollmentBundle
+  private let logger: Logger
+
+  /// Opens (or creates) the forwarding journal and reads the bundle.
+  ///
+  /// - Throws: ``StationError`` saying which file cannot be used and why.
+  init(core: StationCore, eventLoops: any EventLoopGroup) throws {
+    guard let settings = core.configuration.upstream else {
+      throw StationError("no [upstream] configured")
+    }
+    self.core = core
+    self.settings = settings
+    var logger = core.logger
+    logger[metadataKey: "component"] = "upstream"
+    self.logger = logger
+    let path = core.configuration.statePath(settings.bundle)
+    do {
+      bundle = try EnrollmentBundle.load(path: path)
+    } catch {
+      throw StationError("[upstream] \(error)")
+    }
+    let tls: NIOSSLContext
+    do {
+      tls = try UplinkTLS.clientContext(bundle: bundle)
+    } catch {
+      throw StationError("[upstream] bundle \(path): \(error)")
+    }
+    let journalPath = core.configuration.statePath("upstream.journal")
+    let ring: RingJournal
+    do {
+      ring = try RingJournal.openOrCreate(
+        path: journalPath, size: settings.journalSize, logger: logger)
+    } catch {
+      throw StationError("[upstream] journal \(journalPath): \(error)")
+    }
+    writer = JournalWriter(journal: ring, groupCommitDelay: .milliseconds(20))
+    var stations = settings.stations
+    if stations.isEmpty { stations = bundle.stations.compactMap(StationAddress.init) }
+    let link = UpstreamLink(logger: logger)
+    uplink = Uplink(
+      settings: UplinkSettings(device: bundle.device, stations: stations),
+      tls: tls, writer: writer, delegate: link, eventLoops: eventLoops, logger: logger)
+    link.upstream.withLock { $0 = WeakUpstream(self) }
+    logger.info(
+      "forwarding unacknowledged incidents as \(bundle.device) to \(stations.map(\.description).joined(separator: ", "))"
+    )
+  }
+
+  func run() async throws {
+    await cancelWhenGracefulShutdown { await self.uplink.run() }
+    try? await writer.flush()
+  }
+
+  /// Writes `incident` to the forwarding journal, durably; the uplink sends it from there.
+  ///
+  /// - Returns: the record's sequence number.
+  func forward(_ incident: Incident) async throws -> UInt64 {
+    let body = ForwardedIncident(
+      incident: UInt64(incident.id), kind: Self.clipped(incident.kind.rawValue, 32),
+      device: Self.clipped(incident.device, 64),
+      household: incident.household.map {
+        Self.clipped($0, 128)
+      }, detail: incident.detail.map { Self.clipped($0, 256) }, presses: incident.presses,
+      openedAtMs: incident.openedAtMs, position: incident.position)
+    let time = RecordTime(
+      wallMs: wallClockMs(), clockTrusted: false, boot: 0, sinceBootMs: monotonicClockMs())
+    return try await writer.append(JournalEntry(.forwardedIncident(body), time: time))
+  }
+
+  /// What the higher station's officers did with the incident forwarded as record `seq`.
+  func received(_ message: WireMessage) async {
+    let (epoch, seq): (UInt64, UInt64)
+    switch message {
+    case .incidentAcknowledged(let ack): (epoch, seq) = (ack.epoch, ack.seq)
+    case .incidentHandled(let handled): (epoch, seq) = (handled.epoch, handled.seq)
+    default: return
+    }
+    guard let forwarded = await forwardedIncident(epoch: epoch, seq: seq) else {
+      logger.warning("the higher station answered record \(seq), which this station no longer has")
+      return
+    }
+    let id = Int64(forwarded.incident)
+    let now = wallClockMs()
+    do {
+      let incident: Incident
+      switch message {
+      case .incidentAcknowledged(let ack):
+        incident = try await core.store.acknowledgeIncident(
+          id: id, by: "\(ack.officer) (upstream)", note: ack.note.isEmpty ? nil : ack.note,
+          atMs: now)
+        logger.notice(
+          "incident \(id) acknowledged upstream by \(ack.officer)",
+          metadata: ["outpost_incident": "\(id)"])
+      case .incidentHandled(let handled):
+        incident = try await core.store.resolveIncident(
+          id: id, by: "\(handled.officer) (upstream)",
+          outcome: handled.outcome == .resolved ? .resolved : .falseAlarm,
+          note: handled.note.isEmpty ? nil : handled.note, atMs: now)
+        logger.notice(
+          "incident \(id) closed upstream by \(handled.officer): \(handled.outcome)",
+          metadata: ["outpost_incident": "\(id)"])
+      default:
+        return
+      }
+      await core.notifyBox(incident.deviceID)
+    } catch StoreError.incidentClosed(let id, let state) {
+      logger.info(
+        "incident \(id) was already \(state.rawValue) here; the higher station's word is noted only"
+      )
+    } catch {
+      logger.error("could not apply the higher station's answer to incident \(id): \(error)")
+    }
+  }
+
+  private func forwardedIncident(epoch: UInt64, seq: UInt64) async -> ForwardedIncident? {
+    try? await writer.withJournal { journal in
+      guard journal.epoch == epoch else { return nil }
+      var found: ForwardedIncident?
+      try journal.forEachRecord(from: seq) { record in
+        guard record.seq == seq else { return true }
+        if case .forwardedIncident(let body)? = try? record.decodedBody() { found = body }
+        return false
+      }
+      return found
+    }
+  }
+
+  /// `text` cut to at most `limit` UTF-8 bytes, at a character boundary.
+  static func clipped(_ text: String, _ limit: Int) -> String {
+    guard text.utf8.count > limit else { return text }
+    var result = ""
+    for character in text {
+      if result.utf8.count + character.utf8.count > limit { break }
+      result.append(character)
+    }
+    return result
+  }
+}
+
+/// The uplink's delegate for a forwarding station: answers go to ``Upstream``.
+private final class UpstreamLink: UplinkDelegate {
+  let upstream = Mutex(WeakUpstream(nil))
+  let logger: Logger
+
+  init(logger: Logger) {
+    self.logger = logger
+  }
+
+  func uplinkLink(up: Bool, station: String?) async {
+    if up {
+      logger.info("link to the higher station up: \(station ?? "")")
+    } else {
+      logger.notice("link to the higher station down")
+    }
+  }
+
+  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {}
+
+  func uplinkReceived(_ message: WireMessage) async {
+    await upstream.withLock { $0.upstream }?.received(message)
+  }
+
+  func uplinkClock() async -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?) {
+    (0, wallClockMs(), nil)
+  }
+}
+
+private struct WeakUpstream: Sendable {
+  weak var upstream: Upstream?
+  init(_ upstream: Upstream?) { self.upstream = upstream }
+}

@@ -40,6 +40,9 @@ public final class PostgresStationStore: StationStore {
     /// How long an operation waits for a connection (an unreachable server, a full pool)
     /// before it fails as unavailable. An operation that has its connection is not cut short.
     public var connectionWaitMs: Int64
+    /// How long an operation may run once it has its connection before it fails as
+    /// unavailable and its connection is closed (a server that stopped answering).
+    public var operationTimeoutMs: Int64 = 30_000
     /// The most connections the store opens.
     public var maximumConnections: Int
     /// The `application_name` the server shows for the store's connections.
@@ -649,40 +652,61 @@ public final class PostgresStationStore: StationStore {
     }
   }
 
-  /// Leases a connection for `body`, waiting at most `connectionWaitMs` for one; database
-  /// failures become `unavailable`.
+  /// Leases a connection for `body`, waiting at most `connectionWaitMs` for one and letting
+  /// the operation run at most `operationTimeoutMs`; database failures become `unavailable`.
+  ///
+  /// The operation runs in a task of its own that this call does not wait for once the time
+  /// limit passed: its connection is closed under it, and whatever it is stuck on (a server
+  /// that stopped answering, a connection the client never saw die) cannot hold the caller —
+  /// and with it every box's acknowledgements — for ever.
   private func leasing<T: Sendable>(
     _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
   ) async throws -> T {
     let lease = LeaseDeadline()
     let client = self.client
     let wait = Duration.milliseconds(configuration.connectionWaitMs)
+    let limit = Duration.milliseconds(max(configuration.operationTimeoutMs, 1))
+    let outcome = Outcome<T>()
     do {
-      return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-          try await client.withConnection { connection in
-            guard lease.claim() else { throw CancellationError() }
-            return try await body(connection)
+      return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+          outcome.start(continuation)
+          let work = Task {
+            do {
+              let value = try await client.withConnection { connection in
+                guard lease.claim() else { throw CancellationError() }
+                let limiter = Task {
+                  try await Task.sleep(for: limit)
+                  if outcome.finish(.failure(OperationTimeout())) {
+                    try? await connection.close()
+                  }
+                }
+                outcome.whenFinished { limiter.cancel() }
+                return try await body(connection)
+              }
+              outcome.finish(.success(value))
+            } catch {
+              outcome.finish(.failure(error))
+            }
           }
-        }
-        group.addTask {
-          try await Task.sleep(for: wait)
-          if lease.expire() { throw LeaseDeadline.Expired() }
-          return nil
-        }
-        while let result = try await group.next() {
-          if let result {
-            group.cancelAll()
-            return result
+          let watch = Task {
+            try await Task.sleep(for: wait)
+            if lease.expire(), outcome.finish(.failure(LeaseDeadline.Expired())) { work.cancel() }
           }
+          outcome.whenFinished { watch.cancel() }
+          outcome.onCancel { work.cancel() }
         }
-        throw CancellationError()
+      } onCancel: {
+        outcome.cancel()
       }
     } catch let error as StoreError {
       throw error
     } catch is LeaseDeadline.Expired {
       throw unavailable(
         "\(what): no connection within \(configuration.connectionWaitMs) ms (is the server up?)")
+    } catch is OperationTimeout {
+      throw unavailable(
+        "\(what): no answer within \(configuration.operationTimeoutMs) ms; connection closed")
     } catch let error as PSQLError {
       throw unavailable("\(what): \(Self.describe(error))")
     } catch let error as CancellationError {
@@ -767,6 +791,77 @@ private final class LeaseDeadline: Sendable {
       state = .expired
       return true
     }
+  }
+}
+
+/// An operation that had its connection but did not finish within `operationTimeoutMs`.
+private struct OperationTimeout: Error {}
+
+/// The result of one leased operation, delivered once to the caller whichever of the work, the
+/// time limit or the caller's cancellation comes first.
+private final class Outcome<T: Sendable>: Sendable {
+  private struct State {
+    var continuation: CheckedContinuation<T, any Error>?
+    var result: Result<T, any Error>?
+    var cancelled = false
+    var finished: [@Sendable () -> Void] = []
+    var cancellers: [@Sendable () -> Void] = []
+  }
+  private let state = Mutex(State())
+
+  func start(_ continuation: CheckedContinuation<T, any Error>) {
+    let early: Result<T, any Error>? = state.withLock { state in
+      if let result = state.result { return result }
+      state.continuation = continuation
+      return nil
+    }
+    if let early { continuation.resume(with: early) }
+  }
+
+  /// Delivers `result` unless something was delivered already; says whether it was.
+  @discardableResult
+  func finish(_ result: Result<T, any Error>) -> Bool {
+    let taken: (CheckedContinuation<T, any Error>?, [@Sendable () -> Void])? = state.withLock {
+      state in
+      guard state.result == nil else { return nil }
+      state.result = result
+      let taken = (state.continuation, state.finished)
+      state.continuation = nil
+      state.finished = []
+      return taken
+    }
+    guard let (continuation, callbacks) = taken else { return false }
+    continuation?.resume(with: result)
+    for callback in callbacks { callback() }
+    return true
+  }
+
+  func whenFinished(_ callback: @escaping @Sendable () -> Void) {
+    let now = state.withLock { state in
+      if state.result != nil { return true }
+      state.finished.append(callback)
+      return false
+    }
+    if now { callback() }
+  }
+
+  func onCancel(_ callback: @escaping @Sendable () -> Void) {
+    let now = state.withLock { state in
+      if state.cancelled { return true }
+      state.cancellers.append(callback)
+      return false
+    }
+    if now { callback() }
+  }
+
+  func cancel() {
+    let callbacks = state.withLock { state -> [@Sendable () -> Void] in
+      state.cancelled = true
+      defer { state.cancellers = [] }
+      return state.cancellers
+    }
+    for callback in callbacks { callback() }
+    finish(.failure(CancellationError()))
   }
 }
 

@@ -7,7 +7,8 @@ import Synchronization
 final class Daemon: @unchecked Sendable {
   let directory = TemporaryDirectory("outpostd")
   let notify: NotifyListener
-  let process: ChildProcess
+  private(set) var process: ChildProcess
+  private let launch: (arguments: [String], environment: [String: String])
   /// Every notification received so far, in order. A thread keeps reading the socket, as
   /// systemd does: a datagram socket nobody reads fills up, and the daemon's next `sd_notify`
   /// would then block.
@@ -40,12 +41,15 @@ final class Daemon: @unchecked Sendable {
     }
     var variables = environment
     variables["NOTIFY_SOCKET"] = notify.notifySocket
-    process = try ChildProcess(
-      try ProductBinary.path("outpostd"),
+    launch = (
       [
         "--config", directory.file("agent.toml"), "--state-dir", directory.file("state"),
         "--run-dir", directory.file("run"),
-      ] + arguments, errorPath: directory.file("outpostd.log"), environment: variables)
+      ] + arguments, variables
+    )
+    process = try ChildProcess(
+      try ProductBinary.path("outpostd"), launch.arguments,
+      errorPath: directory.file("outpostd.log"), environment: launch.environment)
     let notify = notify
     let received = received
     Task.detached {
@@ -120,6 +124,18 @@ final class Daemon: @unchecked Sendable {
         _ = self.process.read(until: monotonicMs() + 20_000)
         return self.process.wait()
       }) ?? .exited(-1)
+  }
+
+  /// Starts the daemon again on the same state (after ``kill(_:)`` or ``stop()``), its log
+  /// appended to the same file, and waits for its `READY=1`.
+  func restart() async throws {
+    clearNotifications()
+    process = try ChildProcess(
+      try ProductBinary.path("outpostd"), launch.arguments,
+      errorPath: directory.file("outpostd.log"), environment: launch.environment)
+    guard await waitForNotification(containing: "READY=1") != nil else {
+      throw TestSetupError("outpostd did not get ready again:\n\(log)")
+    }
   }
 
   /// Kills the daemon with `signal` and reaps it.

@@ -94,6 +94,31 @@ import Testing
     }
   }
 
+  /// A daemon killed and started again picks up the SOS incident its journal shows open: the
+  /// next press joins it, and a cancel names it.
+  @Test func aRestartedDaemonKeepsItsOpenIncident() async throws {
+    let daemon = try Daemon(config: Daemon.minimalConfig)
+    #expect(await daemon.waitForNotification(containing: "READY=1") != nil)
+    let first = try await daemon.outpostctl(["sos"])
+    #expect(first.output == "recorded: sos seq 1, incident 1, 1 press\n", "\(first.errorOutput)")
+    #expect(await daemon.kill(SIGKILL) == .signalled(SIGKILL))
+    try await daemon.restart()
+    #expect(daemon.log.contains("SOS incident 1 still open from before the restart"))
+    let status = try await daemon.outpostctl(["status", "--json"])
+    #expect(JSONValue(parsing: status.output)?["last_alarm"]?["kind"]?.string == "sos")
+    let again = try await daemon.outpostctl(["sos"])
+    #expect(again.output.hasPrefix("joined: sos seq 1, incident 1, 2 presses"), "\(again.output)")
+    let cancel = try await daemon.outpostctl(["cancel"])
+    #expect(cancel.output.hasSuffix(", incident 1\n"), "\(cancel.output)")
+    // After a cancel, a restart has nothing to pick up: the next press opens a new incident.
+    #expect(await daemon.kill(SIGKILL) == .signalled(SIGKILL))
+    try await daemon.restart()
+    let fresh = try await daemon.outpostctl(["sos"])
+    #expect(fresh.output.hasPrefix("recorded: sos seq"), "\(fresh.output)")
+    #expect(!fresh.output.contains("incident 1,"), "\(fresh.output)")
+    #expect(await daemon.stop() == .exited(0))
+  }
+
   @Test func checkConfigNamesTheKeyAndLineAndExits78() async throws {
     let directory = TemporaryDirectory("check")
     let config = directory.file("agent.toml")

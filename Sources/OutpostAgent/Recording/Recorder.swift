@@ -52,6 +52,53 @@ public actor Recorder {
     self.logger = logger
     let statistics = try await writer.withJournal { try $0.statistics() }
     pending = PendingSummary(statistics)
+    let boot = clock.boot
+    let nowMs = clock.sinceBootMs()
+    let windowMs = UInt64(settings.joinWindow.milliseconds)
+    if let restored = try await writer.withJournal({ journal in
+      try Self.openIncident(in: journal, boot: boot, nowMs: nowMs, joinWindowMs: windowMs)
+    }) {
+      incident = restored.incident
+      alarms.append(restored.alarm)
+      logger.notice(
+        "SOS incident \(restored.incident.id) still open from before the restart (\(restored.incident.presses) presses); further presses join it",
+        metadata: ["outpost_incident": "\(restored.incident.id)"])
+    }
+  }
+
+  /// The SOS incident the journal shows open: its last SOS record came after the last cancel,
+  /// in this boot, within the join window. A daemon restarted (a crash, kill -9, an upgrade)
+  /// picks it up, so the next press joins it rather than opening another on the box.
+  static func openIncident(
+    in journal: RingJournal, boot: UInt32, nowMs: UInt64, joinWindowMs: UInt64
+  ) throws -> (incident: OpenIncident, alarm: TrackedAlarm)? {
+    var marks: [Record] = []
+    try journal.forEachRecord { record in
+      if record.kind == .sos || record.kind == .sosCancel { marks.append(record) }
+      return true
+    }
+    // Ring order puts records the cleaner moved after newer ones; the journal's order is seq.
+    marks.sort { $0.seq < $1.seq }
+    guard let last = marks.last, last.kind == .sos,
+      case .sos(let presses, _)? = try? last.decodedBody(),
+      last.time.boot == boot, last.time.sinceBootMs <= nowMs,
+      nowMs - last.time.sinceBootMs <= joinWindowMs
+    else { return nil }
+    let run = marks.reversed().prefix { $0.kind == .sos }
+    // The box's incident number: its latest opening press (presses 1), else the run's first.
+    let opener =
+      run.first {
+        if case .sos(1, _)? = try? $0.decodedBody() { return true }
+        return false
+      }?.seq ?? run.last!.seq
+    var incident = OpenIncident(
+      id: opener, presses: presses, lastPressMs: last.time.sinceBootMs,
+      lastRecordMs: last.time.sinceBootMs)
+    incident.recordedPresses = presses
+    let alarm = TrackedAlarm(
+      seq: last.seq, kind: .sos, incident: opener, presses: presses, detail: nil,
+      progress: journal.isAcknowledged(last.seq) ? .delivered : .recorded, time: last.time)
+    return (incident, alarm)
   }
 
   // MARK: Triggers

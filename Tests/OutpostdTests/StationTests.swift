@@ -60,6 +60,10 @@ import Testing
     // came before the press, its only line is the join, already acknowledged.
     #expect(pressAgain.ending == .exited(0), "\(pressAgain.output)\(pressAgain.errorOutput)")
     #expect(box.log.contains("officer Officer Dorj acknowledged"))
+    // A cancel waited on reports its own delivery, not the cancelled SOS's state.
+    let cancel = try await box.outpostctl(["cancel", "--wait", "delivered", "--timeout", "20"])
+    #expect(cancel.ending == .exited(0), "\(cancel.output)\(cancel.errorOutput)")
+    #expect(cancel.lines.last?.hasPrefix("delivered: sos-cancel seq") == true, "\(cancel.output)")
 
     // The store has each record once, the audit log the incident's life.
     let events = try await station.command(["events", "--device", "yurt-7", "--json"])

@@ -134,9 +134,12 @@ public struct ControlDesk: Sendable {
         var reported = alarm.progress
         for await change in changes {
           guard case .alarm(let updated, _) = change else { continue }
+          // An SOS follows its whole incident (a later record's delivery, the officer's
+          // acknowledgement); a cancel follows only itself, not the SOS it cancelled.
           let mine =
             updated.seq == alarm.seq
-            || (alarm.incident != nil && updated.incident == alarm.incident && updated.kind == .sos)
+            || (alarm.kind == .sos && alarm.incident != nil && updated.incident == alarm.incident
+              && updated.kind == .sos)
           guard mine, updated.progress > reported else { continue }
           reported = updated.progress
           let reply = ControlReply(

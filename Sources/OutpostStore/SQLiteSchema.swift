@@ -12,6 +12,9 @@ enum SQLiteSchema {
     migrator.registerMigration("1-initial") { db in
       try db.execute(sql: version1)
     }
+    migrator.registerMigration("2-datagram-keys") { db in
+      try db.execute(sql: version2)
+    }
     return migrator
   }
 
@@ -102,5 +105,21 @@ enum SQLiteSchema {
       device TEXT,
       detail TEXT NOT NULL
     );
+    """
+
+  /// Devices' datagram secrets, with the replay window of box → station datagrams under each
+  /// key (the highest counter accepted and the bitmap of the 64 up to it) and how far the
+  /// station → box counters are leased. Deleted with the device's revocation.
+  private static let version2 = """
+    CREATE TABLE datagram_keys (
+      device_id INTEGER NOT NULL REFERENCES devices(id),
+      key_index INTEGER NOT NULL CHECK (key_index BETWEEN 0 AND 127),
+      secret BLOB NOT NULL CHECK (length(secret) = 32),
+      created_at_ms INTEGER NOT NULL,
+      uplink_highest INTEGER NOT NULL DEFAULT 0,
+      uplink_seen INTEGER NOT NULL DEFAULT 0,
+      downlink_leased INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (device_id, key_index)
+    ) WITHOUT ROWID;
     """
 }

@@ -191,6 +191,14 @@ struct Run: AsyncParsableCommand {
     lines.append(
       "link: window \(c.link.window), \(c.link.recordsPerBatch) records a batch, ping every \(c.link.pingIntervalSeconds) s"
     )
+    if !c.datagram.enabled {
+      lines.append("datagrams: off")
+    } else if c.datagram.listen.isEmpty {
+      lines.append("datagrams: UDP on the listen addresses")
+    } else {
+      lines.append(
+        "datagrams: UDP on \(c.datagram.listen.map(\.description).joined(separator: ", "))")
+    }
     lines.append(
       "timers: every \(c.timers.checkIntervalSeconds) s; offline after \(c.timers.offlineAfterSeconds) s"
     )

@@ -333,7 +333,7 @@ let package = Package(
       name: "OutpostStationTests",
       dependencies: [
         "OutpostStation", "OutpostStore", "OutpostCA", "OutpostEnrollment", "OutpostUplink",
-        "OutpostWire", "OutpostCore", "OutpostJournal", "OutpostTestKit",
+        "OutpostWire", "OutpostCore", "OutpostJournal", "OutpostConfig", "OutpostTestKit",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -17,7 +17,8 @@ final class Listener: Service {
   /// Sockets from systemd (socket activation); when empty, `addresses` are bound.
   let inheritedSockets: [Int32]
   let addresses: [StationAddress]
-  let listening: @Sendable ([String]) -> Void
+  /// Told the addresses bound, once.
+  let listening: @Sendable ([SocketAddress]) -> Void
   private let open = Atomic<Int>(0)
   /// A flood of connections is logged once every ten seconds, with a count.
   private let refusals = RateLimitedLog(interval: .seconds(10))
@@ -25,7 +26,7 @@ final class Listener: Service {
   init(
     core: StationCore, tls: NIOSSLContext, eventLoops: any EventLoopGroup,
     inheritedSockets: [Int32], addresses: [StationAddress],
-    listening: @escaping @Sendable ([String]) -> Void
+    listening: @escaping @Sendable ([SocketAddress]) -> Void
   ) {
     self.core = core
     self.tls = tls
@@ -58,9 +59,9 @@ final class Listener: Service {
           })
       }
     }
-    let bound = servers.compactMap { $0.channel.localAddress.map { "\($0)" } }
+    let bound = servers.compactMap(\.channel.localAddress)
     core.logger.notice(
-      "listening for boxes on \(bound.joined(separator: ", "))\(inheritedSockets.isEmpty ? "" : " (from systemd)")"
+      "listening for boxes on \(bound.map { "\($0)" }.joined(separator: ", "))\(inheritedSockets.isEmpty ? "" : " (from systemd)")"
     )
     listening(bound)
     let started = servers

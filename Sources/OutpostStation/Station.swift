@@ -9,7 +9,8 @@ import OutpostSystemd
 import ServiceLifecycle
 
 /// The station daemon, assembled from its configuration: one `ServiceGroup` of the box
-/// listener, the control socket, the timers and the systemd integration, over one store.
+/// listener, the datagram listener, the control socket, the timers and the systemd
+/// integration, over one store.
 public enum Station {
   /// Opens the store the configuration names (migrating its schema), or throws saying why.
   public static func openStore(_ configuration: StationConfiguration, logger: Logger) async throws
@@ -54,14 +55,26 @@ public enum Station {
     }
     let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     let core = StationCore(configuration: configuration, store: store, logger: logger)
-    let sockets = try SocketActivation.listeningSockets()
-    let ready = ReadySignal(notifier: notifier, logger: logger, core: core)
+    let sockets = try SocketActivation.passedSockets()
+    let ready = ReadySignal(
+      notifier: notifier, logger: logger, core: core,
+      expectsDatagrams: configuration.datagram.enabled)
+    let datagrams =
+      configuration.datagram.enabled
+      ? DatagramListener(
+        core: core, eventLoops: eventLoops, inheritedSockets: sockets.datagram,
+        addresses: configuration.datagram.listen
+      ) { bound in
+        ready.receivingDatagrams(bound)
+      } : nil
     let listener = Listener(
-      core: core, tls: tls, eventLoops: eventLoops, inheritedSockets: sockets,
+      core: core, tls: tls, eventLoops: eventLoops, inheritedSockets: sockets.stream,
       addresses: configuration.listen
     ) { bound in
-      ready.listening(bound)
-      listening(bound)
+      let names = bound.map { "\($0)" }
+      ready.listening(names)
+      datagrams?.follow(bound)
+      listening(names)
     }
     let control = StationControl(
       core: core, path: configuration.controlSocketPath, eventLoops: eventLoops)
@@ -71,7 +84,9 @@ public enum Station {
     let timers = Timers(
       core: core,
       escalation: Escalation(core: core, eventLoops: eventLoops, upstream: upstream))
-    var services: [any Service] = [control, listener, timers, ready]
+    var services: [any Service] = [control, listener]
+    if let datagrams { services.append(datagrams) }
+    services += [timers, ready] as [any Service]
     if let upstream { services.append(upstream) }
     let group = ServiceGroup(
       configuration: .init(
@@ -102,27 +117,51 @@ public enum Station {
   }
 }
 
-/// Tells systemd the station is ready once it listens, keeps `STATUS=` current (boxes
-/// connected, open incidents) and pings the watchdog while the event loops and the store answer.
+/// Tells systemd the station is ready once it listens (for datagrams too, unless they are off),
+/// keeps `STATUS=` current (boxes connected, open incidents) and pings the watchdog while the
+/// event loops and the store answer.
 final class ReadySignal: Service {
   let notifier: SystemdNotifier
   let logger: Logger
   let core: StationCore
-  private let bound = AsyncStream<[String]>.makeStream()
+  let expectsDatagrams: Bool
+  private enum Bound {
+    case stream([String])
+    case datagram([String])
+  }
+  private let bound = AsyncStream<Bound>.makeStream()
 
-  init(notifier: SystemdNotifier, logger: Logger, core: StationCore) {
+  init(notifier: SystemdNotifier, logger: Logger, core: StationCore, expectsDatagrams: Bool) {
     self.notifier = notifier
     self.logger = logger
     self.core = core
+    self.expectsDatagrams = expectsDatagrams
   }
 
+  /// The TLS listener bound `addresses`.
   func listening(_ addresses: [String]) {
-    bound.continuation.yield(addresses)
+    bound.continuation.yield(.stream(addresses))
+  }
+
+  /// The datagram listener bound `addresses`.
+  func receivingDatagrams(_ addresses: [String]) {
+    bound.continuation.yield(.datagram(addresses))
   }
 
   func run() async throws {
-    var iterator = bound.stream.makeAsyncIterator()
-    guard let addresses = await iterator.next() else { return }
+    var stream: [String]?
+    var datagram: [String]?
+    for await event in bound.stream {
+      switch event {
+      case .stream(let addresses): stream = addresses
+      case .datagram(let addresses): datagram = addresses
+      }
+      if stream != nil, datagram != nil || !expectsDatagrams { break }
+    }
+    guard let stream else { return }
+    let addresses =
+      stream.joined(separator: ", ")
+      + (datagram.map { "; datagrams on \($0.joined(separator: ", "))" } ?? "")
     _ = try? notifier.ready(status: await status(addresses))
     let watchdog = try? notifier.watchdogInterval()
     let period = watchdog ?? .seconds(30)
@@ -142,10 +181,10 @@ final class ReadySignal: Service {
     _ = try? notifier.stopping()
   }
 
-  private func status(_ addresses: [String]) async -> String {
+  private func status(_ addresses: String) async -> String {
     let boxes = await core.links.count
     let open = (try? await core.store.incidents(openOnly: true, limit: 1000).count) ?? 0
-    return "listening on \(addresses.joined(separator: ", ")); \(boxes) boxes connected; "
+    return "listening on \(addresses); \(boxes) boxes connected; "
       + "\(open) open incidents"
   }
 }

@@ -15,6 +15,8 @@ public struct StationConfiguration: Sendable {
   public var advertise: [StationAddress] = []
   public var store = StoreSettings.sqlite(path: "station.db")
   public var link = LinkSettings()
+  /// The datagram form: UDP, sealed with the devices' datagram keys.
+  public var datagram = DatagramSettings()
   public var timers = TimerSettings()
   public var escalation = EscalationSettings()
   /// A higher station this one forwards unacknowledged incidents to (post → township →
@@ -41,6 +43,14 @@ public struct StationConfiguration: Sendable {
     public var helloTimeoutSeconds = 10
     /// Connections at once; more are refused at once.
     public var maxConnections = 20_000
+  }
+
+  public struct DatagramSettings: Sendable, Hashable {
+    /// Whether the station receives datagrams at all.
+    public var enabled = true
+    /// Where datagrams are received (UDP). Empty: the addresses and ports the TLS listener
+    /// bound (UDP and TCP have separate port spaces, so both share one number).
+    public var listen: [StationAddress] = []
   }
 
   public struct TimerSettings: Sendable, Hashable {
@@ -144,6 +154,13 @@ extension StationConfiguration {
       c.link.maxConnections = Int(
         try link.integer("max_connections", default: 20_000, in: 1...1_000_000))
       try link.finish()
+    }
+    if let datagram = try root.optionalTable("datagram") {
+      c.datagram.enabled = try datagram.bool("enabled", default: true)
+      if let listen = try datagram.optionalStrings("listen") {
+        c.datagram.listen = try addresses(listen, key: "listen", in: datagram)
+      }
+      try datagram.finish()
     }
     if let timers = try root.optionalTable("timers") {
       c.timers.checkIntervalSeconds = Int(

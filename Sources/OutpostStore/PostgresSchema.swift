@@ -13,7 +13,7 @@ enum PostgresSchema {
   static let timerLock: Int64 = 0x4F55_5450_4F53_5403
 
   /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-  static let migrations: [[PostgresQuery]] = [version1, version2]
+  static let migrations: [[PostgresQuery]] = [version1, version2, version3]
 
   private static let version1: [PostgresQuery] = [
     """
@@ -118,5 +118,22 @@ enum PostgresSchema {
     "CREATE INDEX records_sos ON records(device_id, epoch, seq) WHERE kind = 1",
     "CREATE INDEX records_sos_cancel ON records(device_id, epoch, seq) WHERE kind = 2",
     "CREATE INDEX incidents_sos_order ON incidents(device_id, epoch, seq) WHERE kind = 'sos'",
+  ]
+
+  /// ``SQLiteSchema``'s `3-datagram-keys`: devices' datagram secrets, the box → station replay
+  /// window of each key, and how far the station → box counters are leased.
+  private static let version3: [PostgresQuery] = [
+    """
+    CREATE TABLE datagram_keys (
+      device_id BIGINT NOT NULL REFERENCES devices(id),
+      key_index SMALLINT NOT NULL CHECK (key_index BETWEEN 0 AND 127),
+      secret BYTEA NOT NULL CHECK (octet_length(secret) = 32),
+      created_at_ms BIGINT NOT NULL,
+      uplink_highest BIGINT NOT NULL DEFAULT 0,
+      uplink_seen BIGINT NOT NULL DEFAULT 0,
+      downlink_leased BIGINT NOT NULL DEFAULT 0,
+      PRIMARY KEY (device_id, key_index)
+    )
+    """
   ]
 }

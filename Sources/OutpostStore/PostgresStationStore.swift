@@ -154,7 +154,9 @@ public final class PostgresStationStore: StationStore {
 
   // MARK: Devices
 
-  public func addDevice(_ registration: DeviceRegistration, atMs: Int64) async throws -> Device {
+  public func addDevice(
+    _ registration: DeviceRegistration, datagramSecrets: [DatagramSecret], atMs: Int64
+  ) async throws -> Device {
     try await transaction("add device \(registration.name)") { c in
       try await c.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.deviceLock))")
       if try await c.enrolledDeviceID(name: registration.name) != nil {
@@ -173,6 +175,13 @@ public final class PostgresStationStore: StationStore {
         FROM devices RETURNING id
         """
       )[0].decode(Int64.self)
+      for secret in datagramSecrets {
+        try await c.run(
+          """
+          INSERT INTO datagram_keys (device_id, key_index, secret, created_at_ms)
+          VALUES (\(id), \(Int16(secret.index)), \(ByteBuffer(bytes: secret.bytes)), \(atMs))
+          """)
+      }
       return try await c.device(id: id)!
     }
   }
@@ -187,6 +196,7 @@ public final class PostgresStationStore: StationStore {
       try await c.run(
         "UPDATE devices SET revoked_at_ms = \(atMs), link_up = FALSE, station = NULL WHERE id = \(id)"
       )
+      try await c.run("DELETE FROM datagram_keys WHERE device_id = \(id)")
       try await c.audit(
         actor: by, action: "device-revoke", incidentID: nil, device: name,
         detail: "certificate revoked", atMs: atMs)
@@ -368,6 +378,10 @@ public final class PostgresStationStore: StationStore {
         try await c.apply(step, receivedAtMs: receivedAtMs, events: &events)
       }
       try await c.apply(plan.devices, receivedAtMs: receivedAtMs, events: &events)
+      let windows = batches.compactMap(\.datagramWindow).sorted {
+        ($0.deviceID, $0.keyIndex) < ($1.deviceID, $1.keyIndex)
+      }
+      for update in windows { try await c.merge(update) }
       return events
     }
   }
@@ -399,6 +413,57 @@ public final class PostgresStationStore: StationStore {
           epoch: SequenceColumns.value(try r["epoch"].decode(Int64.self)), record: record,
           receivedAtMs: try r["received_at_ms"].decode(Int64.self))
       }
+    }
+  }
+
+  // MARK: Datagram keys
+
+  public func datagramKey(deviceNumber: UInt32, keyIndex: UInt8) async throws -> DatagramKeyEntry? {
+    try await session("look up datagram key \(keyIndex) of device \(deviceNumber)") { c in
+      guard
+        let row = try await c.rows(
+          """
+          SELECT d.id, d.name, d.epoch, k.secret, k.uplink_highest, k.uplink_seen
+          FROM devices d JOIN datagram_keys k ON k.device_id = d.id
+          WHERE d.number = \(Int64(deviceNumber)) AND k.key_index = \(Int16(keyIndex))
+            AND d.revoked_at_ms IS NULL
+          """
+        ).first
+      else { return nil }
+      let (id, name, epoch, secret, highest, seen) = try row.decode(
+        (Int64, String, Int64?, ByteBuffer, Int64, Int64).self)
+      return try StoreRules.datagramKey(
+        deviceID: id, name: name, number: deviceNumber, keyIndex: keyIndex,
+        secret: Array(buffer: secret), highest: highest, seen: seen, epoch: epoch)
+    }
+  }
+
+  public func saveDatagramWindow(_ update: DatagramWindowUpdate) async throws {
+    try await transaction("save the datagram window of device \(update.deviceID)") { c in
+      try await c.merge(update)
+    }
+  }
+
+  public func leaseDatagramCounters(deviceID: Int64, keyIndex: UInt8, count: UInt64) async throws
+    -> ClosedRange<UInt64>?
+  {
+    precondition(count > 0, "a lease holds at least one counter")
+    return try await transaction("lease datagram counters of device \(deviceID)") { c in
+      guard
+        let leased = try await c.rows(
+          """
+          SELECT downlink_leased FROM datagram_keys
+          WHERE device_id = \(deviceID) AND key_index = \(Int16(keyIndex)) FOR UPDATE
+          """
+        ).first?.decode(Int64.self)
+      else { return nil }
+      let range = try StoreRules.nextLease(after: SequenceColumns.value(leased), count: count)
+      try await c.run(
+        """
+        UPDATE datagram_keys SET downlink_leased = \(SequenceColumns.column(range.upperBound))
+        WHERE device_id = \(deviceID) AND key_index = \(Int16(keyIndex))
+        """)
+      return range
     }
   }
 
@@ -1014,6 +1079,31 @@ struct Statements: Sendable {
         events.append(.alertCleared(cleared))
       }
     }
+  }
+
+  /// Merges a replay window into its key's stored one (the row locked meanwhile, so that
+  /// stations sharing the database merge in turn); nothing when the key is gone.
+  func merge(_ update: DatagramWindowUpdate) async throws {
+    let deviceID = update.deviceID
+    let keyIndex = Int16(update.keyIndex)
+    guard
+      let row = try await rows(
+        """
+        SELECT uplink_highest, uplink_seen FROM datagram_keys
+        WHERE device_id = \(deviceID) AND key_index = \(keyIndex) FOR UPDATE
+        """
+      ).first
+    else { return }
+    let (highest, seen) = try row.decode((Int64, Int64).self)
+    let merged = StoredReplayWindow(
+      highest: SequenceColumns.value(highest), seen: SequenceColumns.value(seen)
+    ).merged(with: update.window)
+    try await run(
+      """
+      UPDATE datagram_keys SET uplink_highest = \(SequenceColumns.column(merged.highest)),
+        uplink_seen = \(SequenceColumns.column(merged.seen))
+      WHERE device_id = \(deviceID) AND key_index = \(keyIndex)
+      """)
   }
 
   // MARK: Incidents

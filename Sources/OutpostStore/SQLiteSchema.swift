@@ -15,6 +15,9 @@ enum SQLiteSchema {
     migrator.registerMigration("2-sos-order") { db in
       try db.execute(sql: version2)
     }
+    migrator.registerMigration("3-datagram-keys") { db in
+      try db.execute(sql: version3)
+    }
     return migrator
   }
 
@@ -113,5 +116,21 @@ enum SQLiteSchema {
     CREATE INDEX records_sos ON records(device_id, epoch, seq) WHERE kind = 1;
     CREATE INDEX records_sos_cancel ON records(device_id, epoch, seq) WHERE kind = 2;
     CREATE INDEX incidents_sos_order ON incidents(device_id, epoch, seq) WHERE kind = 'sos';
+    """
+
+  /// Devices' datagram secrets, with the replay window of box → station datagrams under each
+  /// key (the highest counter accepted and the bitmap of the 64 up to it) and how far the
+  /// station → box counters are leased. Deleted with the device's revocation.
+  private static let version3 = """
+    CREATE TABLE datagram_keys (
+      device_id INTEGER NOT NULL REFERENCES devices(id),
+      key_index INTEGER NOT NULL CHECK (key_index BETWEEN 0 AND 127),
+      secret BLOB NOT NULL CHECK (length(secret) = 32),
+      created_at_ms INTEGER NOT NULL,
+      uplink_highest INTEGER NOT NULL DEFAULT 0,
+      uplink_seen INTEGER NOT NULL DEFAULT 0,
+      downlink_leased INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (device_id, key_index)
+    ) WITHOUT ROWID;
     """
 }

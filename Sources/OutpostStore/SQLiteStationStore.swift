@@ -74,7 +74,9 @@ public final class SQLiteStationStore: StationStore {
 
   // MARK: Devices
 
-  public func addDevice(_ registration: DeviceRegistration, atMs: Int64) async throws -> Device {
+  public func addDevice(
+    _ registration: DeviceRegistration, datagramSecrets: [DatagramSecret], atMs: Int64
+  ) async throws -> Device {
     try await writing("add device \(registration.name)") { db in
       if try Self.enrolledDeviceID(db, name: registration.name) != nil {
         throw StoreError.deviceExists(registration.name)
@@ -92,7 +94,16 @@ public final class SQLiteStationStore: StationStore {
           registration.location?.longitudeE7, registration.certificateSerial,
           registration.checkInIntervalMs, registration.offlineLimitMs, atMs,
         ])
-      return try Self.device(db, id: db.lastInsertedRowID)!
+      let id = db.lastInsertedRowID
+      for secret in datagramSecrets {
+        try db.execute(
+          sql: """
+            INSERT INTO datagram_keys (device_id, key_index, secret, created_at_ms)
+            VALUES (?, ?, ?, ?)
+            """,
+          arguments: [id, Int64(secret.index), Data(secret.bytes), atMs])
+      }
+      return try Self.device(db, id: id)!
     }
   }
 
@@ -105,6 +116,7 @@ public final class SQLiteStationStore: StationStore {
       try db.execute(
         sql: "UPDATE devices SET revoked_at_ms = ?, link_up = 0, station = NULL WHERE id = ?",
         arguments: [atMs, id])
+      try db.execute(sql: "DELETE FROM datagram_keys WHERE device_id = ?", arguments: [id])
       try Self.audit(
         db, actor: by, action: "device-revoke", incidentID: nil, device: name,
         detail: "certificate revoked", atMs: atMs)
@@ -260,6 +272,9 @@ public final class SQLiteStationStore: StationStore {
       for change in plan.devices {
         try Self.apply(change, db, receivedAtMs: receivedAtMs, events: &events)
       }
+      for update in batches.compactMap(\.datagramWindow) {
+        try Self.merge(update, db)
+      }
       return events
     }
   }
@@ -300,6 +315,52 @@ public final class SQLiteStationStore: StationStore {
           device: row["name"], epoch: SequenceColumns.value(row["epoch"]), record: record,
           receivedAtMs: row["received_at_ms"])
       }
+    }
+  }
+
+  // MARK: Datagram keys
+
+  public func datagramKey(deviceNumber: UInt32, keyIndex: UInt8) async throws -> DatagramKeyEntry? {
+    try await reading("look up datagram key \(keyIndex) of device \(deviceNumber)") { db in
+      guard
+        let row = try Row.fetchOne(
+          db.cachedStatement(
+            sql: """
+              SELECT d.id, d.name, d.epoch, k.secret, k.uplink_highest, k.uplink_seen
+              FROM devices d JOIN datagram_keys k ON k.device_id = d.id
+              WHERE d.number = ? AND k.key_index = ? AND d.revoked_at_ms IS NULL
+              """),
+          arguments: [Int64(deviceNumber), Int64(keyIndex)])
+      else { return nil }
+      return try StoreRules.datagramKey(
+        deviceID: row["id"], name: row["name"], number: deviceNumber, keyIndex: keyIndex,
+        secret: [UInt8](row["secret"] as Data), highest: row["uplink_highest"],
+        seen: row["uplink_seen"], epoch: row["epoch"])
+    }
+  }
+
+  public func saveDatagramWindow(_ update: DatagramWindowUpdate) async throws {
+    try await writing("save the datagram window of device \(update.deviceID)") { db in
+      try Self.merge(update, db)
+    }
+  }
+
+  public func leaseDatagramCounters(deviceID: Int64, keyIndex: UInt8, count: UInt64) async throws
+    -> ClosedRange<UInt64>?
+  {
+    precondition(count > 0, "a lease holds at least one counter")
+    return try await writing("lease datagram counters of device \(deviceID)") { db in
+      guard
+        let leased = try Int64.fetchOne(
+          db,
+          sql: "SELECT downlink_leased FROM datagram_keys WHERE device_id = ? AND key_index = ?",
+          arguments: [deviceID, Int64(keyIndex)])
+      else { return nil }
+      let range = try StoreRules.nextLease(after: SequenceColumns.value(leased), count: count)
+      try db.execute(
+        sql: "UPDATE datagram_keys SET downlink_leased = ? WHERE device_id = ? AND key_index = ?",
+        arguments: [SequenceColumns.column(range.upperBound), deviceID, Int64(keyIndex)])
+      return range
     }
   }
 
@@ -746,6 +807,32 @@ extension SQLiteStationStore {
         events.append(.incidentCancelled(cancelled))
       }
     }
+  }
+
+  /// Merges a replay window into its key's stored one; nothing when the key is gone.
+  fileprivate static func merge(_ update: DatagramWindowUpdate, _ db: Database) throws {
+    let key: StatementArguments = [update.deviceID, Int64(update.keyIndex)]
+    guard
+      let row = try Row.fetchOne(
+        db.cachedStatement(
+          sql: """
+            SELECT uplink_highest, uplink_seen FROM datagram_keys
+            WHERE device_id = ? AND key_index = ?
+            """),
+        arguments: key)
+    else { return }
+    let merged = StoredReplayWindow(
+      highest: SequenceColumns.value(row["uplink_highest"]),
+      seen: SequenceColumns.value(row["uplink_seen"])
+    ).merged(with: update.window)
+    try db.cachedStatement(
+      sql: """
+        UPDATE datagram_keys SET uplink_highest = ?, uplink_seen = ?
+        WHERE device_id = ? AND key_index = ?
+        """
+    ).execute(
+      arguments: [SequenceColumns.column(merged.highest), SequenceColumns.column(merged.seen)]
+        + key)
   }
 
   fileprivate static func runningIncident(

@@ -12,10 +12,15 @@ public protocol StationStore: Sendable {
 
   // MARK: Devices
 
-  /// Registers a device; its number is assigned by the store (the next free, from 1).
+  /// Registers a device with its datagram secrets, in one transaction; its number is assigned
+  /// by the store (the next free, from 1).
   /// - Throws: ``StoreError/deviceExists(_:)`` when the name is taken by a device not revoked.
-  func addDevice(_ registration: DeviceRegistration, atMs: Int64) async throws -> Device
-  /// Revokes a device: its certificate serial is no longer accepted. Audited with `by`.
+  func addDevice(
+    _ registration: DeviceRegistration, datagramSecrets: [DatagramSecret], atMs: Int64
+  ) async throws -> Device
+  /// Revokes a device: its certificate serial is no longer accepted and its datagram secrets
+  /// (with their replay windows and counters) are deleted, so its datagrams fail as an unknown
+  /// key. Audited with `by`.
   /// - Throws: ``StoreError/unknownDevice(_:)``.
   func revokeDevice(named name: String, by: String, atMs: Int64) async throws -> Device
   /// The device of this name that is not revoked, else the most recent revoked one; nil if none.
@@ -45,7 +50,9 @@ public protocol StationStore: Sendable {
   /// marks its incident, check-ins clear a `check-in-overdue` alert, box-health records update
   /// the battery, positions (and alarms, check-ins, reports carrying one) the last position.
   /// Any batch also sets the device's last-seen time to `receivedAtMs` and its epoch, and
-  /// clears its open `offline` alert (a box that sends is not offline).
+  /// clears its open `offline` alert (a box that sends is not offline). A batch that came in a
+  /// datagram merges its ``IngestBatch/datagramWindow`` into the stored window in the same
+  /// transaction (nothing, when the key was deleted meanwhile).
   /// - Returns: what changed, in record order, for the live view, fan-out and logs.
   /// - Throws: ``StoreError/unknownDevice(_:)`` (named `#id`) when a batch names a device id
   ///   not in the store; ``StoreError/unavailable(_:)``. Either way nothing of the call is
@@ -53,6 +60,22 @@ public protocol StationStore: Sendable {
   func ingest(_ batches: [IngestBatch], receivedAtMs: Int64) async throws -> [StoreEvent]
   /// Stored records, newest first.
   func events(_ query: EventQuery) async throws -> [StoredEvent]
+
+  // MARK: Datagram keys
+
+  /// The key `keyIndex` of the device numbered `deviceNumber`, with its box → station replay
+  /// window and the device's epoch; nil when there is no such device, it is revoked, or it has
+  /// no such key.
+  func datagramKey(deviceNumber: UInt32, keyIndex: UInt8) async throws -> DatagramKeyEntry?
+  /// Merges `update` into the stored box → station window of its key (a datagram that carried
+  /// no batch was accepted); nothing when the key no longer exists.
+  func saveDatagramWindow(_ update: DatagramWindowUpdate) async throws
+  /// Reserves the next `count` station → box frame counters of a key, durably: a range no call
+  /// returned before, from any station sharing the store, so a counter is never used twice
+  /// across restarts. Nil when the key no longer exists.
+  /// - Precondition: `count` is at least 1.
+  func leaseDatagramCounters(deviceID: Int64, keyIndex: UInt8, count: UInt64) async throws
+    -> ClosedRange<UInt64>?
 
   // MARK: Incidents
 
@@ -103,6 +126,13 @@ public protocol StationStore: Sendable {
 
   /// Closes connections and files.
   func close() async throws
+}
+
+extension StationStore {
+  /// Registers a device without datagram secrets (its datagrams fail as an unknown key).
+  public func addDevice(_ registration: DeviceRegistration, atMs: Int64) async throws -> Device {
+    try await addDevice(registration, datagramSecrets: [], atMs: atMs)
+  }
 }
 
 /// What `outpost-station device add` registers.
@@ -209,10 +239,17 @@ public struct IngestBatch: Sendable, Hashable {
   public var deviceID: Int64
   public var epoch: UInt64
   public var records: [Record]
-  public init(deviceID: Int64, epoch: UInt64, records: [Record]) {
+  /// For a batch that came in a datagram: the replay window after it was accepted, saved with
+  /// the records (so that a replay is still refused after a restart, at no extra commit).
+  public var datagramWindow: DatagramWindowUpdate?
+
+  public init(
+    deviceID: Int64, epoch: UInt64, records: [Record], datagramWindow: DatagramWindowUpdate? = nil
+  ) {
     self.deviceID = deviceID
     self.epoch = epoch
     self.records = records
+    self.datagramWindow = datagramWindow
   }
 }
 

@@ -46,6 +46,35 @@ enum StoreRules {
     "earlier sos record \(String(epoch, radix: 16))/\(seq) arrived late; the incident opens at it"
   }
 
+  /// The station → box datagram counters a lease hands out after `leased` were: the next
+  /// `count` of them.
+  /// - Throws: ``StoreError/unavailable(_:)`` when the key's counters are used up (the station
+  ///   must move to a new key index; at a lease a second that takes 2^54 years).
+  static func nextLease(after leased: UInt64, count: UInt64) throws -> ClosedRange<UInt64> {
+    guard leased <= UInt64.max - count else {
+      throw StoreError.unavailable("the key's station → box datagram counters are used up")
+    }
+    return (leased + 1)...(leased + count)
+  }
+
+  /// A datagram key as both stores read it, its columns as stored.
+  /// - Throws: ``StoreError/unavailable(_:)`` when the stored secret is not 32 bytes.
+  static func datagramKey(
+    deviceID: Int64, name: String, number: UInt32, keyIndex: UInt8, secret: [UInt8],
+    highest: Int64, seen: Int64, epoch: Int64?
+  ) throws -> DatagramKeyEntry {
+    guard secret.count == 32 else {
+      throw StoreError.unavailable(
+        "datagram key \(keyIndex) of device \(number) is \(secret.count) bytes, not 32")
+    }
+    return DatagramKeyEntry(
+      deviceID: deviceID, deviceName: name, deviceNumber: number,
+      secret: DatagramSecret(index: keyIndex, bytes: secret),
+      uplinkWindow: StoredReplayWindow(
+        highest: SequenceColumns.value(highest), seen: SequenceColumns.value(seen)),
+      epoch: epoch.map(SequenceColumns.value))
+  }
+
   static func overdueDetail(lastCheckInMs: Int64?, intervalMs: Int64) -> String {
     let last = lastCheckInMs.map { "last check-in at \($0) ms" } ?? "no check-in since registration"
     return "check-in overdue: \(last), interval \(intervalMs) ms"

@@ -191,6 +191,14 @@ struct Run: AsyncParsableCommand {
     lines.append(
       "link: window \(c.link.window), \(c.link.recordsPerBatch) records a batch, ping every \(c.link.pingIntervalSeconds) s"
     )
+    if !c.datagram.enabled {
+      lines.append("datagrams: off")
+    } else if c.datagram.listen.isEmpty {
+      lines.append("datagrams: UDP on the listen addresses")
+    } else {
+      lines.append(
+        "datagrams: UDP on \(c.datagram.listen.map(\.description).joined(separator: ", "))")
+    }
     lines.append(
       "timers: every \(c.timers.checkIntervalSeconds) s; offline after \(c.timers.offlineAfterSeconds) s"
     )
@@ -318,6 +326,11 @@ struct DeviceAdd: AsyncParsableCommand {
     let store = try await common.store(configuration)
     defer { Task { try? await store.close() } }
     let issued = try ca.issueDevice(name: name)
+    // The datagram secret, from the system's CSPRNG (getrandom), stored with the device so that
+    // the station can verify its datagrams.
+    var generator = SystemRandomNumberGenerator()
+    let secret = DatagramSecret(
+      index: 0, bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     let device: Device
     do {
       device = try await store.addDevice(
@@ -326,18 +339,16 @@ struct DeviceAdd: AsyncParsableCommand {
           certificateSerial: issued.serial,
           checkInIntervalMs: checkinEvery.map { Int64($0) * 3_600_000 },
           offlineLimitMs: offlineAfter.map { Int64($0) * 1000 }),
-        atMs: Int64(Date().timeIntervalSince1970 * 1000))
+        datagramSecrets: [secret], atMs: Int64(Date().timeIntervalSince1970 * 1000))
     } catch {
       printError("outpost-station: device add \(name): \(error)")
       throw ExitCode(1)
     }
-    var secret = [UInt8](repeating: 0, count: 32)
-    for index in secret.indices { secret[index] = UInt8.random(in: 0...255) }
     let enrollment = EnrollmentBundle(
       device: name, deviceNumber: device.number, stations: stations.map(\.description),
       caCertificate: ca.caCertificatePEM, certificate: issued.certificatePEM,
       privateKey: issued.privateKeyPEM,
-      datagramKeys: [.init(index: 0, secret: secret)],
+      datagramKeys: [.init(index: secret.index, secret: secret.bytes)],
       issuedAtMs: Int64(Date().timeIntervalSince1970 * 1000))
     do {
       try writeOwnerOnly(enrollment.encoded(), to: bundle)

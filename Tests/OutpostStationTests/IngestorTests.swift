@@ -113,7 +113,9 @@ private final class RoundRecordingStore: StationStore {
   private func unused() -> StoreError { .unavailable("not used by this test") }
 
   func migrate() async throws {}
-  func addDevice(_ registration: DeviceRegistration, atMs: Int64) async throws -> Device {
+  func addDevice(
+    _ registration: DeviceRegistration, datagramSecrets: [DatagramSecret], atMs: Int64
+  ) async throws -> Device {
     throw unused()
   }
   func revokeDevice(named name: String, by: String, atMs: Int64) async throws -> Device {
@@ -130,6 +132,11 @@ private final class RoundRecordingStore: StationStore {
     -> [ClosedRange<UInt64>]
   { [] }
   func events(_ query: EventQuery) async throws -> [StoredEvent] { [] }
+  func datagramKey(deviceNumber: UInt32, keyIndex: UInt8) async throws -> DatagramKeyEntry? { nil }
+  func saveDatagramWindow(_ update: DatagramWindowUpdate) async throws {}
+  func leaseDatagramCounters(deviceID: Int64, keyIndex: UInt8, count: UInt64) async throws
+    -> ClosedRange<UInt64>?
+  { nil }
   func incidents(openOnly: Bool, limit: Int) async throws -> [Incident] { [] }
   func incident(id: Int64) async throws -> Incident? { nil }
   func acknowledgeIncident(id: Int64, by: String, note: String?, atMs: Int64) async throws

@@ -25,6 +25,34 @@ struct PostgresStoreTests {
       try await stores[3].migrate()
       #expect(try await stores[2].device(named: "box-m") == added)
 
+      // Stations sharing the database lease station → box counters in blocks that never
+      // overlap, however their calls interleave.
+      let keyed = try await stores[0].addDevice(
+        registration("box-d"),
+        datagramSecrets: [DatagramSecret(index: 0, bytes: Array(repeating: 3, count: 32))], atMs: 2
+      )
+      let leased = try await withThrowingTaskGroup(of: [ClosedRange<UInt64>].self) { group in
+        for store in stores {
+          group.addTask {
+            var ranges: [ClosedRange<UInt64>] = []
+            for _ in 0..<10 {
+              if let range = try await store.leaseDatagramCounters(
+                deviceID: keyed.id, keyIndex: 0, count: 100)
+              {
+                ranges.append(range)
+              }
+            }
+            return ranges
+          }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+      }
+      let blocks: [ClosedRange<UInt64>] = (0..<UInt64(40)).map { block in
+        (block * 100 + 1)...(block * 100 + 100)
+      }
+      let sorted = leased.sorted { $0.lowerBound < $1.lowerBound }
+      #expect(sorted == blocks)
+
       try await stores[1].executeForTesting("UPDATE schema_version SET version = 99")
       await #expect(
         throws: StoreError.schemaTooNew(found: 99, known: PostgresSchema.migrations.count)

@@ -27,6 +27,49 @@ struct SQLiteStoreTests {
     try await store.close()
   }
 
+  @Test("datagram windows and counter leases survive reopening")
+  func datagramStateAfterReopening() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("station.sqlite")
+    var store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    let secret = DatagramSecret(index: 0, bytes: Array(repeating: 1, count: 32))
+    let box = try await store.addDevice(registration("box-a"), datagramSecrets: [secret], atMs: 1)
+    try await store.saveDatagramWindow(
+      DatagramWindowUpdate(
+        deviceID: box.id, keyIndex: 0, window: StoredReplayWindow(highest: 7, seen: 0b11)))
+    #expect(
+      try await store.leaseDatagramCounters(deviceID: box.id, keyIndex: 0, count: 1024) == 1...1024)
+    try await store.close()
+
+    store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    let entry = try await store.datagramKey(deviceNumber: box.number, keyIndex: 0)
+    #expect(entry?.secret == secret)
+    #expect(entry?.uplinkWindow == StoredReplayWindow(highest: 7, seen: 0b11))
+    #expect(
+      try await store.leaseDatagramCounters(deviceID: box.id, keyIndex: 0, count: 1024)
+        == 1025...2048)
+    try await store.close()
+  }
+
+  @Test("a file of the first schema version is migrated and keeps its devices")
+  func migrationFromVersion1() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("station.sqlite")
+    var store = try SQLiteStationStore(path: path, logger: testLogger)
+    try SQLiteSchema.migrator.migrate(store.pool, upTo: "1-initial")
+    let box = try await store.addDevice(registration("box-a"), atMs: 1)
+    try await store.close()
+
+    store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    #expect(try await store.device(named: "box-a") == box)
+    // Enrolled before the station kept datagram keys: its datagrams have no key here.
+    #expect(try await store.datagramKey(deviceNumber: box.number, keyIndex: 0) == nil)
+    try await store.close()
+  }
+
   @Test("a read-only file refuses writes as unavailable and keeps its data")
   func readOnly() async throws {
     let directory = TemporaryDirectory("store")

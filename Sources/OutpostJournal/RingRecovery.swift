@@ -301,6 +301,11 @@ extension RingJournal {
         metadata: ["from": "\(cut)", "to": "\(lastGood)"])
     }
     if let maxSeq { nextSeq = max(nextSeq, maxSeq + 1) }
+    // The rest of the lease was never handed out (a crash kept it from being given back): no
+    // record will ever carry those numbers, so they count as acknowledged. Otherwise they would
+    // stay a hole in the acknowledged ranges for ever, the ack floor could not pass them, and
+    // after enough crashes the ranges would outgrow what a checkpoint keeps.
+    if newestLease > nextSeq { acked.insert(nextSeq...(newestLease - 1)) }
     nextSeq = max(nextSeq, newestLease)
     seqLimit = nextSeq
     if head != checkpointHead || tornBytes > 0 || cut != nil {

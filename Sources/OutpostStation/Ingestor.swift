@@ -12,8 +12,10 @@ import OutpostStore
 /// already committing plus its own small one, however large the backlog of a thousand boxes.
 actor Ingestor {
   /// Records of routine batches one transaction takes at most (a single larger batch goes
-  /// alone).
-  static let roundRecordLimit = 4096
+  /// alone). Small, because an alarm that arrives waits for the round already committing:
+  /// station-bench measured SOS p99 while 100,000 records drained at 76 ms with 4,096 and
+  /// 37 ms with 512, for ingest of 98k and 49k records/s (the bar is 20k).
+  static let roundRecordLimit = 512
 
   private struct Pending {
     var batch: IngestBatch

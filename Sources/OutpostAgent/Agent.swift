@@ -69,7 +69,7 @@ public enum Agent {
     let uplink = UplinkService(
       configuration: configuration, recorder: recorder, writer: writer, eventLoops: eventLoops,
       stationOverride: configuration.uplink.stations.compactMap(StationAddress.init),
-      logger: logger)
+      startup: gate, logger: logger)
     let desk = ControlDesk(
       recorder: recorder, device: configuration.device, logger: logger,
       enrolled: { uplink.enrolled() })

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -59,6 +60,14 @@ public protocol UplinkDelegate: Sendable {
   func uplinkReceived(_ message: WireMessage) async
   /// The box's boot counter, wall clock now and a trusted time anchor, for `hello`.
   func uplinkClock() async -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?)
+  /// A round ended without a link (no station reachable, or the session ended): the uplink
+  /// waits `delay` before it tries again. `reason` says why, as the log does.
+  func uplinkRetrying(reason: String, after delay: Duration) async
+}
+
+extension UplinkDelegate {
+  /// Nothing to do by default.
+  public func uplinkRetrying(reason: String, after delay: Duration) async {}
 }
 
 /// The box's side of the link: connects to the first reachable station over TLS 1.3 with the
@@ -119,6 +128,7 @@ public final class Uplink: Sendable {
       }
       let delay = backoff(failures)
       failures += 1
+      await delegate.uplinkRetrying(reason: reason, after: delay)
       try? await Task.sleep(for: delay)
     }
   }
@@ -189,7 +199,27 @@ public final class Uplink: Sendable {
   func describe(_ error: any Error) -> String {
     if let error = error as? NIOSSLError { return "TLS: \(error)" }
     if let error = error as? BoringSSLError { return "TLS: \(error)" }
+    if let error = error as? NIOConnectionError {
+      // NIO's own text prints each failure by reflection ("SingleConnectionFailure(target:
+      // [IPv4]127.0.0.1/127.0.0.1:9, error: connection reset (error set): …"), which is hard
+      // to read and runs the runtime's reflection and demangler on every retry.
+      if let lookup = error.dnsAError ?? error.dnsAAAAError {
+        return "name lookup of \(error.host) failed: \(describe(lookup))"
+      }
+      let failures = error.connectionErrors
+      if failures.isEmpty { return "\(error.host) has no address" }
+      if failures.count == 1 { return describe(failures[0].error) }
+      return failures.map { "\(Self.address($0.target)): \(describe($0.error))" }
+        .joined(separator: "; ")
+    }
+    if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
     return "\(error)"
+  }
+
+  /// `ADDRESS:PORT`, IPv6 in brackets.
+  static func address(_ target: SocketAddress) -> String {
+    guard let ip = target.ipAddress, let port = target.port else { return "\(target)" }
+    return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
   }
 }
 

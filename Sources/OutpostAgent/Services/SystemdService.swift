@@ -17,11 +17,13 @@ public struct SystemdService: Service {
   let logger: Logger
   /// How often the status line is refreshed while records are pending (their age changes).
   let ageRefresh: Duration
+  /// How long after `READY=1` the code pages are given back a second time (see ``CodePages``).
+  let settledRelease: Duration
 
   public init(
     recorder: Recorder, gate: StartupGate, watchdog: Watchdog?,
     notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
-    ageRefresh: Duration = .seconds(60)
+    ageRefresh: Duration = .seconds(60), settledRelease: Duration = .seconds(60)
   ) {
     self.recorder = recorder
     self.gate = gate
@@ -29,6 +31,7 @@ public struct SystemdService: Service {
     self.notifier = notifier
     self.logger = logger
     self.ageRefresh = ageRefresh
+    self.settledRelease = settledRelease
   }
 
   public func run() async throws {
@@ -42,6 +45,14 @@ public struct SystemdService: Service {
       await withTaskGroup(of: Void.self) { tasks in
         if let watchdog {
           tasks.addTask { await watchdog.run(notifier: notifier) }
+        }
+        tasks.addTask {
+          // Start-up has a tail after READY=1: the first watchdog ticks, status refresh and
+          // readings, the uplink's first connection. Their code goes back once they have run,
+          // and so do pages of a binary installed moments ago, which could not leave the page
+          // cache at READY=1 before they were written back.
+          try? await Task.sleep(for: settledRelease)
+          if !Task.isCancelled { CodePages.releaseUnused(logger: logger) }
         }
         tasks.addTask {
           // Refreshes the age of the oldest pending record in the status line.

@@ -8,6 +8,7 @@ import OutpostJournal
 import OutpostUplink
 import OutpostWire
 import ServiceLifecycle
+import Synchronization
 
 /// The agent's link to its station: waits for an enrollment bundle, then runs the ``Uplink``
 /// until shutdown. `outpostctl enroll` installs a bundle and tells the running agent
@@ -20,17 +21,21 @@ final class UplinkService: Service {
   let logger: Logger
   /// `--station` from the command line: overrides the configuration's and the bundle's.
   let stationOverride: [StationAddress]
+  /// Open once the agent's start-up is over (see ``LinkStart``).
+  let startup: StartupGate
   private let reloads = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
   init(
     configuration: AgentConfiguration, recorder: Recorder, writer: JournalWriter,
-    eventLoops: any EventLoopGroup, stationOverride: [StationAddress], logger: Logger
+    eventLoops: any EventLoopGroup, stationOverride: [StationAddress], startup: StartupGate,
+    logger: Logger
   ) {
     self.configuration = configuration
     self.recorder = recorder
     self.writer = writer
     self.eventLoops = eventLoops
     self.stationOverride = stationOverride
+    self.startup = startup
     self.logger = logger
   }
 
@@ -93,7 +98,9 @@ final class UplinkService: Service {
         "uplink for \(bundle.device) to \(stations.map(\.description).joined(separator: ", "))")
       return Uplink(
         settings: settings, tls: tls, writer: writer,
-        delegate: RecorderLink(recorder: recorder, logger: logger), eventLoops: eventLoops,
+        delegate: RecorderLink(
+          recorder: recorder, start: LinkStart(startup: startup, logger: logger), logger: logger),
+        eventLoops: eventLoops,
         logger: logger)
     } catch {
       logger.error("enrollment \(path) cannot be used: \(error)")
@@ -114,10 +121,16 @@ final class UplinkService: Service {
 /// hooks, `STATUS=` and `outpostctl status`).
 struct RecorderLink: UplinkDelegate {
   let recorder: Recorder
+  let start: LinkStart
   let logger: Logger
 
   func uplinkLink(up: Bool, station: String?) async {
     await recorder.linkChanged(up ? .up : .down)
+    if up { start.end() }
+  }
+
+  func uplinkRetrying(reason: String, after delay: Duration) async {
+    start.end()
   }
 
   func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {
@@ -152,5 +165,33 @@ struct RecorderLink: UplinkDelegate {
 
   func uplinkClock() async -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?) {
     await recorder.uplinkClock()
+  }
+}
+
+/// The end of a link's start: its TLS context is built and its first round of connection
+/// attempts is over, connected or retrying. Building the context and dialling run BoringSSL's
+/// set-up, which is not needed again, so the code pages go back then, once (``CodePages``), but
+/// not before the agent's own start-up is over: pages given back while it runs come straight
+/// back.
+final class LinkStart: Sendable {
+  private let ended = Atomic<Bool>(false)
+  let startup: StartupGate
+  let logger: Logger
+
+  init(startup: StartupGate, logger: Logger) {
+    self.startup = startup
+    self.logger = logger
+  }
+
+  /// The first call releases the code pages once the start-up gate is open; later calls do
+  /// nothing.
+  func end() {
+    guard !ended.exchange(true, ordering: .relaxed) else { return }
+    let startup = startup
+    let logger = logger
+    Task {
+      await startup.wait()
+      CodePages.releaseUnused(logger: logger)
+    }
   }
 }

@@ -95,7 +95,9 @@ struct Report {
       }
       let drained = sos.drains.map { cycle in
         "\(fixed(Double(cycle.records) / (Double(cycle.drainMicros) / 1e6), 0)) records/s "
-          + "(\(fixed(Double(cycle.drainMicros) / 1e6, 2)) s, \(cycle.presses) presses)"
+          + "(\(fixed(Double(cycle.drainMicros) / 1e6, 2)) s after the first record arrived "
+          + "\(fixed(Double(cycle.connectMicros) / 1e6, 2)) s from the start, "
+          + "\(cycle.presses) presses)"
       }
       notes.append(
         "Drains: \(sos.drains.count) of \(options.backlog) position records each, from a "

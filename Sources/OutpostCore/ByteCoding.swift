@@ -110,3 +110,20 @@ public struct ByteReader: Sendable {
     return Array(bytes[offset..<(offset + count)])
   }
 }
+
+extension String {
+  /// The string cut to at most `limit` UTF-8 bytes without splitting a character: what fits a
+  /// length-limited string field of the journal or the wire, whose limits count bytes.
+  public func clipped(toUTF8Bytes limit: Int) -> String {
+    guard utf8.count > limit else { return self }
+    var result = ""
+    var bytes = 0
+    for character in self {
+      let size = character.utf8.count
+      if bytes + size > limit { break }
+      bytes += size
+      result.append(character)
+    }
+    return result
+  }
+}

@@ -234,6 +234,12 @@ public enum RecordBody: Sendable, Hashable {
 /// An incident as a station forwards it up the chain: which incident of which station, whose
 /// box, what kind, and what the officers above need to act on it.
 public struct ForwardedIncident: Sendable, Hashable {
+  /// The longest kind, device name, household and detail a body holds, in UTF-8 bytes.
+  public static let maxKindBytes = 32
+  public static let maxDeviceBytes = 64
+  public static let maxHouseholdBytes = 128
+  public static let maxDetailBytes = 256
+
   /// The forwarding station's own incident number.
   public var incident: UInt64
   /// The incident's kind at the forwarding station (`sos`, `sensor-alarm`, …).
@@ -283,10 +289,10 @@ public struct ForwardedIncident: Sendable, Hashable {
     let present = try r.readByte()
     guard present & ~7 == 0 else { throw .invalidValue(field: "present", at: at) }
     incident = try r.readVarint()
-    kind = try r.readString(maxLength: 32)
-    device = try r.readString(maxLength: 64)
-    household = present & 1 != 0 ? try r.readString(maxLength: 128) : nil
-    detail = present & 2 != 0 ? try r.readString(maxLength: 256) : nil
+    kind = try r.readString(maxLength: Self.maxKindBytes)
+    device = try r.readString(maxLength: Self.maxDeviceBytes)
+    household = present & 1 != 0 ? try r.readString(maxLength: Self.maxHouseholdBytes) : nil
+    detail = present & 2 != 0 ? try r.readString(maxLength: Self.maxDetailBytes) : nil
     let pressesAt = r.offset
     let presses = try r.readVarint()
     guard presses <= UInt64(UInt32.max) else {

@@ -55,15 +55,16 @@ final class StationCore: Sendable {
     case .acknowledged:
       return .incidentAcknowledged(
         IncidentAcknowledged(
-          epoch: epoch, seq: seq, officer: String((incident.acknowledgedBy ?? "").prefix(32)),
-          note: String((incident.note ?? "").prefix(120)),
+          epoch: epoch, seq: seq,
+          officer: (incident.acknowledgedBy ?? "").clipped(toUTF8Bytes: WireLimits.maxOfficerName),
+          note: (incident.note ?? "").clipped(toUTF8Bytes: WireLimits.maxNote),
           timeMs: incident.acknowledgedAtMs ?? wallClockMs()))
     case .resolved, .falseAlarm:
       return .incidentHandled(
         IncidentHandled(
           epoch: epoch, seq: seq, outcome: incident.state == .resolved ? .resolved : .falseAlarm,
-          officer: String((incident.closedBy ?? "").prefix(32)),
-          note: String((incident.note ?? "").prefix(120)),
+          officer: (incident.closedBy ?? "").clipped(toUTF8Bytes: WireLimits.maxOfficerName),
+          note: (incident.note ?? "").clipped(toUTF8Bytes: WireLimits.maxNote),
           timeMs: incident.closedAtMs ?? wallClockMs()))
     default:
       return nil

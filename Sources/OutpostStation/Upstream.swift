@@ -79,13 +79,14 @@ final class Upstream: Service {
   ///
   /// - Returns: the record's sequence number.
   func forward(_ incident: Incident) async throws -> UInt64 {
-    let body = ForwardedIncident(
-      incident: UInt64(incident.id), kind: Self.clipped(incident.kind.rawValue, 32),
-      device: Self.clipped(incident.device, 64),
-      household: incident.household.map {
-        Self.clipped($0, 128)
-      }, detail: incident.detail.map { Self.clipped($0, 256) }, presses: incident.presses,
-      openedAtMs: incident.openedAtMs, position: incident.position)
+    typealias Body = ForwardedIncident
+    let body = Body(
+      incident: UInt64(incident.id),
+      kind: incident.kind.rawValue.clipped(toUTF8Bytes: Body.maxKindBytes),
+      device: incident.device.clipped(toUTF8Bytes: Body.maxDeviceBytes),
+      household: incident.household?.clipped(toUTF8Bytes: Body.maxHouseholdBytes),
+      detail: incident.detail?.clipped(toUTF8Bytes: Body.maxDetailBytes),
+      presses: incident.presses, openedAtMs: incident.openedAtMs, position: incident.position)
     let time = RecordTime(
       wallMs: wallClockMs(), clockTrusted: false, boot: 0, sinceBootMs: monotonicClockMs())
     return try await writer.append(JournalEntry(.forwardedIncident(body), time: time))
@@ -147,17 +148,6 @@ final class Upstream: Service {
       }
       return found
     }
-  }
-
-  /// `text` cut to at most `limit` UTF-8 bytes, at a character boundary.
-  static func clipped(_ text: String, _ limit: Int) -> String {
-    guard text.utf8.count > limit else { return text }
-    var result = ""
-    for character in text {
-      if result.utf8.count + character.utf8.count > limit { break }
-      result.append(character)
-    }
-    return result
   }
 }
 

@@ -36,6 +36,17 @@ import Testing
 }
 
 @Suite struct ByteCodingTests {
+  @Test func stringsAreClippedToAByteLimitAtACharacterBoundary() {
+    #expect("Dorj".clipped(toUTF8Bytes: 32) == "Dorj")
+    #expect("abcdef".clipped(toUTF8Bytes: 4) == "abcd")
+    // Cyrillic letters are 2 bytes each: 5 fit in 11 bytes, the 6th would split.
+    #expect("Батбаяр".clipped(toUTF8Bytes: 11) == "Батба")
+    #expect("Батбаяр".clipped(toUTF8Bytes: 11).utf8.count == 10)
+    // A flag is one character of 8 bytes: it goes whole or not at all.
+    #expect("a🇲🇳".clipped(toUTF8Bytes: 8) == "a")
+    #expect("".clipped(toUTF8Bytes: 0) == "")
+  }
+
   @Test func varintsRoundTripAtEveryLength() throws {
     var values: [UInt64] = [0, 1, 127, 128, 16383, 16384, UInt64.max, UInt64.max - 1]
     for shift in 0..<64 { values.append(1 << UInt64(shift)) }

@@ -72,7 +72,13 @@ final class Upstream: Service {
 
   func run() async throws {
     await cancelWhenGracefulShutdown { await self.uplink.run() }
-    try? await writer.flush()
+    // Closed as the agent closes its journal, so the unused sequence lease is given back.
+    do {
+      try await writer.flush()
+      try await writer.withJournal { try $0.close() }
+    } catch {
+      logger.error("could not close the forwarding journal: \(error)")
+    }
   }
 
   /// Writes `incident` to the forwarding journal, durably; the uplink sends it from there.

@@ -105,6 +105,13 @@ public struct EnrollmentBundle: Codable, Sendable, Hashable {
   ///
   /// - Throws: ``EnrollmentError`` naming the file and what is wrong with it.
   public static func load(path: String) throws(EnrollmentError) -> EnrollmentBundle {
+    try decode(read(path: path), source: path)
+  }
+
+  /// The bytes of the bundle file at `path`, unchecked (at most 1 MiB).
+  ///
+  /// - Throws: ``EnrollmentError`` naming the file when it cannot be read or is too large.
+  public static func read(path: String) throws(EnrollmentError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       throw EnrollmentError("\(path): cannot open: \(String(cString: strerror(errno)))")
@@ -113,7 +120,7 @@ public struct EnrollmentBundle: Codable, Sendable, Hashable {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 16384)
     while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
       if count < 0 {
         if errno == EINTR { continue }
         throw EnrollmentError("\(path): cannot read: \(String(cString: strerror(errno)))")
@@ -124,7 +131,7 @@ public struct EnrollmentBundle: Codable, Sendable, Hashable {
         throw EnrollmentError("\(path): larger than 1 MiB; not an enrollment bundle")
       }
     }
-    return try decode(bytes, source: path)
+    return bytes
   }
 
   /// Reads and checks a bundle.

@@ -25,9 +25,10 @@ struct EnrollCommand: ParsableCommand {
   func run() throws {
     var output = LineWriter(.output)
     try reportingFailure { () throws(CommandFailure) in
-      let bytes = try readBundle(file)
+      let bytes: [UInt8]
       let bundle: EnrollmentBundle
       do {
+        bytes = try EnrollmentBundle.read(path: file)
         bundle = try EnrollmentBundle.decode(bytes, source: file)
       } catch {
         throw CommandFailure(message: "\(error)", status: 1)
@@ -48,28 +49,6 @@ struct EnrollCommand: ParsableCommand {
           : "no running agent reached; outpostd uses it when it starts")
     }
     output.flush()
-  }
-
-  private func readBundle(_ path: String) throws(CommandFailure) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      throw CommandFailure(message: "\(path): \(String(cString: strerror(errno)))", status: 1)
-    }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let count = read(fd, &chunk, chunk.count)
-      if count < 0 {
-        throw CommandFailure(message: "\(path): \(String(cString: strerror(errno)))", status: 1)
-      }
-      if count == 0 { break }
-      bytes += chunk[0..<count]
-      if bytes.count > 1 << 20 {
-        throw CommandFailure(message: "\(path): larger than 1 MiB; not a bundle", status: 1)
-      }
-    }
-    return bytes
   }
 
   /// Writes `bytes` owner-only (created 0600), synced, then renamed over `path`.

@@ -81,8 +81,7 @@ final class UplinkService: Service {
       return nil
     }
     do {
-      let bytes = try readSmallFile(path, limit: 1 << 20)
-      let bundle = try EnrollmentBundle.decode(Array(bytes.utf8), source: path)
+      let bundle = try EnrollmentBundle.load(path: path)
       let tls = try UplinkTLS.clientContext(bundle: bundle)
       var stations = stationOverride
       if stations.isEmpty {

@@ -67,7 +67,8 @@ wire-bench: deps
 ## The agent's footprint against the brief's bars (docs/benchmarks.md, "Agent footprint"):
 ## stripped static size, no Foundation, idle CPU and wake-ups, RSS idle / after an
 ## hour-equivalent / under 100 records/s. About 6 minutes; FOOTPRINT_ARGS=--check exits 1 on a
-## failed bar, FOOTPRINT_ARGS=--enrolled measures an enrolled agent whose station is unreachable.
+## failed bar, FOOTPRINT_ARGS=--enrolled measures an enrolled agent whose station is unreachable,
+## FOOTPRINT_ARGS="--run-as nobody" (as root) an agent running from a binary it does not own.
 FOOTPRINT_ARGS ?=
 agent-footprint: deps
 	SWIFT="$(SWIFT)" scripts/agent-footprint $(FOOTPRINT_ARGS)

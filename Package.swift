@@ -174,13 +174,20 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
+      exclude: ["read-only-data.ld"],
       swiftSettings: strict,
-      // Symbols bound at start-up (BIND_NOW, as Debian's hardening flags ask) rather than at
-      // each function's first call: a lazy binding searches the executable's dynamic symbol
-      // table (megabytes, as `-export-dynamic` leaves it) and brings its pages back after the
-      // agent gave them away (docs/benchmarks.md, "Agent footprint").
+      // Linked by lld with read-only-data.ld, so that constants stay in the read-only segment
+      // and can be given back after start-up; symbols bound at start-up (BIND_NOW, as Debian's
+      // hardening flags ask) rather than at each function's first call, which searched the
+      // executable's dynamic symbol table (megabytes, as `-export-dynamic` leaves it) and
+      // brought its pages back after the agent gave them away (docs/benchmarks.md, "Agent
+      // footprint").
       linkerSettings: [
-        .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"], .when(platforms: [.linux]))
+        .unsafeFlags(
+          [
+            "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "now", "-Xlinker", "-T", "-Xlinker",
+            Context.packageDirectory + "/Sources/outpostd/read-only-data.ld",
+          ], .when(platforms: [.linux]))
       ]
     ),
     // Messages and records as JSON, for outpostctl and the golden vectors.

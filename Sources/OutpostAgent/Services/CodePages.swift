@@ -15,9 +15,9 @@ import Logging
 /// later fault; Linux 6.16 and later still read ahead for code) first thing in `main`, and at
 /// the ends of start-up and hourly gives back what they hold, in three steps:
 /// 1. `MADV_PAGEOUT` (Linux 5.4) of the read-only file mappings and of the executable's
-///    writable one (a Swift binary's `.rodata` shares it with `.data`): the kernel reclaims the
-///    clean file pages only this process maps, large folios whole, and at most swaps written
-///    pages, never discarding data. It pages out file pages only for a process that may write
+///    writable one (`.data`, and the constants the Swift compiler marks writable): the kernel
+///    reclaims the clean file pages only this process maps, large folios whole, and at most
+///    swaps written pages, never discarding data. It pages out file pages only for a process that may write
 ///    the file (its owner, or root); for any other it moves nothing but anonymous pages.
 /// 2. `MADV_DONTNEED` of the pages of the read-only mappings (code, symbol tables, constants)
 ///    that are still resident and still the file's, for an agent that step 1 could not help:

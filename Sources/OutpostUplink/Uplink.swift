@@ -178,15 +178,15 @@ public final class Uplink: Sendable {
   > {
     let tls = tls
     let traffic = traffic
-    return try await ClientBootstrap(group: eventLoops)
+    let bootstrap = ClientBootstrap(group: eventLoops)
       .connectTimeout(.milliseconds(Int64(settings.connectTimeout.milliseconds)))
       .channelOption(.socketOption(.so_keepalive), value: 0)
-      .connect(host: station.host, port: station.port) { channel in
+    let initializer:
+      @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<WireMessage, WireMessage>> = {
+        channel in
         channel.eventLoop.makeCompletedFuture {
-          let handler = try NIOSSLClientHandler(
-            context: tls, serverHostname: UplinkTLS.serverHostname)
           try channel.pipeline.syncOperations.addHandlers([
-            TrafficCounter(traffic: traffic), handler,
+            TrafficCounter(traffic: traffic), TLSOnceConnected(context: tls),
             ByteToMessageHandler(StreamFrameDecoder()),
             MessageToByteHandler(StreamFrameEncoder()),
           ])
@@ -194,6 +194,13 @@ public final class Uplink: Sendable {
             wrappingChannelSynchronously: channel)
         }
       }
+    // An address given as an IP literal is dialled as it is: no name lookup (glibc's resolver
+    // and its configuration files) and no racing of address families on each retry.
+    if let address = try? SocketAddress(ipAddress: station.host, port: station.port) {
+      return try await bootstrap.connect(to: address, channelInitializer: initializer)
+    }
+    return try await bootstrap.connect(
+      host: station.host, port: station.port, channelInitializer: initializer)
   }
 
   func describe(_ error: any Error) -> String {
@@ -271,5 +278,36 @@ extension Duration {
   var milliseconds: Int64 {
     let (seconds, attoseconds) = components
     return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}
+
+/// Puts the TLS client handler in its place once TCP is connected, and then leaves the pipeline.
+///
+/// A station that cannot be reached refuses or times out the connection on every retry, for as
+/// long as the outage lasts; a handler made up front would set up and tear down a BoringSSL
+/// connection each time, keeping its code resident in a box that has 16 MB for everything
+/// (docs/benchmarks.md, "Agent footprint"). Nothing is written before the channel is active, so
+/// the handshake still comes first.
+final class TLSOnceConnected: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = NIOAny
+
+  private let context: NIOSSLContext
+
+  init(context: NIOSSLContext) {
+    self.context = context
+  }
+
+  func channelActive(context: ChannelHandlerContext) {
+    do {
+      let handler = try NIOSSLClientHandler(
+        context: self.context, serverHostname: UplinkTLS.serverHostname)
+      try context.pipeline.syncOperations.addHandler(handler, position: .after(self))
+    } catch {
+      context.fireErrorCaught(error)
+      context.close(promise: nil)
+      return
+    }
+    context.fireChannelActive()
+    context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
   }
 }

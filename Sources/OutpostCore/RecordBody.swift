@@ -111,6 +111,7 @@ public enum RecordBody: Sendable, Hashable {
   /// `count` records between `firstSeq` and `lastSeq` (inclusive) were overwritten unacknowledged.
   case journalGap(count: UInt64, firstSeq: UInt64, lastSeq: UInt64)
   case forwardedIncident(ForwardedIncident)
+  case incidentUpdate(IncidentUpdate)
   case test([UInt8])
   case opaque(kind: UInt8, bytes: [UInt8])
 
@@ -127,6 +128,7 @@ public enum RecordBody: Sendable, Hashable {
     case .boxHealth: .boxHealth
     case .journalGap: .journalGap
     case .forwardedIncident: .forwardedIncident
+    case .incidentUpdate: .incidentUpdate
     case .test: .test
     case .opaque(let kind, _): RecordKind(rawValue: kind)
     }
@@ -168,6 +170,8 @@ public enum RecordBody: Sendable, Hashable {
       w.writeVarint(lastSeq &- firstSeq)
     case .forwardedIncident(let incident):
       incident.encode(into: &w)
+    case .incidentUpdate(let update):
+      update.encode(into: &w)
     case .test(let bytes), .opaque(_, let bytes):
       w.write(contentsOf: bytes)
     }
@@ -220,6 +224,8 @@ public enum RecordBody: Sendable, Hashable {
       self = .journalGap(count: count, firstSeq: first, lastSeq: first &+ span)
     case .forwardedIncident:
       self = .forwardedIncident(try ForwardedIncident(from: &r))
+    case .incidentUpdate:
+      self = .incidentUpdate(try IncidentUpdate(from: &r))
     case .test:
       self = .test(bytes)
       return
@@ -301,6 +307,82 @@ public struct ForwardedIncident: Sendable, Hashable {
     self.presses = UInt32(presses)
     openedAtMs = try r.readSignedVarint()
     position = present & 4 != 0 ? try r.readPosition() : nil
+  }
+}
+
+/// What happened to an incident a station forwarded (``ForwardedIncident``) after it was
+/// forwarded: an officer of the forwarding station acknowledged or closed it, or the box
+/// cancelled it. The higher station applies it to the incident the forwarded record opened.
+public struct IncidentUpdate: Sendable, Hashable {
+  /// The longest officer name and note a body holds, in UTF-8 bytes (as the downlinks).
+  public static let maxOfficerBytes = 32
+  public static let maxNoteBytes = 120
+
+  public enum State: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case acknowledged = 1
+    case cancelled = 2
+    case resolved = 3
+    case falseAlarm = 4
+
+    public var description: String {
+      switch self {
+      case .acknowledged: "acknowledged"
+      case .cancelled: "cancelled"
+      case .resolved: "resolved"
+      case .falseAlarm: "false-alarm"
+      }
+    }
+  }
+
+  /// The forwarding journal's epoch and the sequence number of the `forwarded-incident` record
+  /// this follows.
+  public var forwardedEpoch: UInt64
+  public var forwardedSeq: UInt64
+  /// The forwarding station's own incident number.
+  public var incident: UInt64
+  public var state: State
+  /// Who did it at the forwarding station (empty when the box cancelled).
+  public var officer: String
+  public var note: String?
+  /// When, ms since the epoch.
+  public var atMs: Int64
+
+  public init(
+    forwardedEpoch: UInt64, forwardedSeq: UInt64, incident: UInt64, state: State,
+    officer: String, note: String?, atMs: Int64
+  ) {
+    self.forwardedEpoch = forwardedEpoch
+    self.forwardedSeq = forwardedSeq
+    self.incident = incident
+    self.state = state
+    self.officer = officer
+    self.note = note
+    self.atMs = atMs
+  }
+
+  func encode(into w: inout ByteWriter) {
+    w.write(state.rawValue | (note == nil ? 0 : 0x80))
+    w.write(littleEndian: forwardedEpoch)
+    w.writeVarint(forwardedSeq)
+    w.writeVarint(incident)
+    w.writeString(officer)
+    if let note { w.writeString(note) }
+    w.writeSignedVarint(atMs)
+  }
+
+  init(from r: inout ByteReader) throws(RecordBodyError) {
+    let at = r.offset
+    let flags = try r.readByte()
+    guard let state = State(rawValue: flags & 0x7F) else {
+      throw .invalidValue(field: "state", at: at)
+    }
+    self.state = state
+    forwardedEpoch = try r.read(littleEndian: UInt64.self)
+    forwardedSeq = try r.readVarint()
+    incident = try r.readVarint()
+    officer = try r.readString(maxLength: Self.maxOfficerBytes)
+    note = flags & 0x80 != 0 ? try r.readString(maxLength: Self.maxNoteBytes) : nil
+    atMs = try r.readSignedVarint()
   }
 }
 

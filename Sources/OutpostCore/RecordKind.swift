@@ -24,6 +24,9 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
   /// An incident a station forwards to a higher one (post → township → banner) because nobody
   /// acknowledged it in time; written by stations, never by boxes.
   case forwardedIncident
+  /// What this station's officers (or the box) did with an incident it forwarded earlier, sent
+  /// after it so the higher station's copy follows; written by stations, never by boxes.
+  case incidentUpdate
   /// Synthetic records written by `outpostctl journal append` for crash and load tests.
   case test
   /// A kind from a newer version; its body is kept opaque.
@@ -41,6 +44,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case 8: self = .boxHealth
     case 9: self = .journalGap
     case 10: self = .forwardedIncident
+    case 11: self = .incidentUpdate
     case 0xF0: self = .test
     default: self = .unknown(rawValue)
     }
@@ -58,6 +62,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case .boxHealth: 8
     case .journalGap: 9
     case .forwardedIncident: 10
+    case .incidentUpdate: 11
     case .test: 0xF0
     case .unknown(let raw): raw
     }
@@ -76,6 +81,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
     case .boxHealth: "box-health"
     case .journalGap: "journal-gap"
     case .forwardedIncident: "forwarded-incident"
+    case .incidentUpdate: "incident-update"
     case .test: "test"
     case .unknown(let raw): "unknown-\(raw)"
     }
@@ -84,7 +90,7 @@ public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
   /// The priority a record of this kind gets unless its source says otherwise.
   public var defaultPriority: Priority {
     switch self {
-    case .sos, .sosCancel, .sensorAlarm, .forwardedIncident: .alarm
+    case .sos, .sosCancel, .sensorAlarm, .forwardedIncident, .incidentUpdate: .alarm
     case .checkIn, .report, .position, .journalGap, .boxHealth, .test, .unknown: .normal
     case .sensorReading: .bulk
     }

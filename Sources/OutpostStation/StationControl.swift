@@ -77,6 +77,7 @@ final class StationControl: Service {
         guard let id = Int64(words[1]), let incident = try await core.store.incident(id: id)
         else { return "error: no incident \(words[1])" }
         await core.notifyBox(incident.deviceID)
+        await core.reportUpstream(incident)
         return "ok"
       default:
         return "error: unknown command \"\(words[0])\""

@@ -12,6 +12,8 @@ final class StationCore: Sendable {
   let links = LiveLinks()
   let logger: Logger
   let ingestor: Ingestor
+  /// The link up the chain, when `[upstream]` is configured; set once it is made.
+  let upstream = Mutex(WeakUpstream(nil))
 
   init(configuration: StationConfiguration, store: any StationStore, logger: Logger) {
     self.configuration = configuration
@@ -114,6 +116,7 @@ final class StationCore: Sendable {
         logger.warning(
           "\(Self.title(incident)) cancelled incident \(incident.id)",
           metadata: Self.metadata(incident, messageID: StationMessageID.incidentCancelled))
+        await reportUpstream(incident)
       case .alertRaised(let incident):
         logger.warning(
           "\(Self.title(incident)): incident \(incident.id)",
@@ -124,7 +127,66 @@ final class StationCore: Sendable {
           metadata: Self.metadata(incident, messageID: nil))
       case .checkIn(let device, let who, _):
         logger.info("check-in from \(device)\(who.map { " by \($0)" } ?? "")")
+      case .forwardedIncidentUpdated(let station, let id, let update):
+        await apply(update, from: station, to: id)
       }
+    }
+  }
+
+  /// An incident changed here (an officer's action, or the box's cancel): a forwarded one is
+  /// followed by an update to the higher station.
+  func reportUpstream(_ incident: Incident) async {
+    await upstream.withLock { $0.upstream }?.report(incident)
+  }
+
+  /// Applies what a lower station reported about an incident it forwarded to the incident its
+  /// record opened here (`id`), as an officer's action named after that station's officer.
+  /// The lower station is not sent its own news back; the station above this one is.
+  private func apply(_ update: IncidentUpdate, from station: String, to id: Int64?) async {
+    let what = "incident \(update.incident) of \(station)"
+    guard let id else {
+      logger.warning(
+        "\(station) reported \(what) \(update.state), but no incident here came from its record \(String(update.forwardedEpoch, radix: 16))/\(update.forwardedSeq)"
+      )
+      return
+    }
+    let by = update.officer.isEmpty ? station : "\(update.officer) (\(station))"
+    do {
+      let incident: Incident
+      switch update.state {
+      case .acknowledged:
+        incident = try await store.acknowledgeIncident(
+          id: id, by: by, note: update.note, atMs: update.atMs)
+        if let earlier = incident.acknowledgedBy, earlier != by {
+          logger.info(
+            "incident \(id) was already acknowledged here by \(earlier); \(station)'s word (acknowledged by \(by)) is noted only"
+          )
+          return
+        }
+      case .resolved, .falseAlarm:
+        incident = try await store.resolveIncident(
+          id: id, by: by, outcome: update.state == .resolved ? .resolved : .falseAlarm,
+          note: update.note, atMs: update.atMs)
+      case .cancelled:
+        try await store.addAudit(
+          actor: station, action: "incident-cancel", incidentID: id, device: station,
+          detail: "\(what) was cancelled on the box", atMs: update.atMs)
+        logger.warning(
+          "\(what), forwarded here as incident \(id), was cancelled on the box",
+          metadata: ["outpost_incident": "\(id)"])
+        return
+      }
+      try await store.markBoxNotified(incidentID: id, state: incident.state)
+      logger.notice(
+        "incident \(id) (\(what)) \(update.state) by \(by)",
+        metadata: ["outpost_incident": "\(id)"])
+      await reportUpstream(incident)
+    } catch StoreError.incidentClosed(let id, let state) {
+      logger.info(
+        "incident \(id) was already \(state.rawValue) here; \(station)'s word (\(update.state) by \(by)) is noted only"
+      )
+    } catch {
+      logger.error("could not apply \(station)'s update of \(what) to incident \(id): \(error)")
     }
   }
 

@@ -65,6 +65,7 @@ final class Upstream: Service {
       settings: UplinkSettings(device: bundle.device, stations: stations),
       tls: tls, writer: writer, delegate: link, eventLoops: eventLoops, logger: logger)
     link.upstream.withLock { $0 = WeakUpstream(self) }
+    core.upstream.withLock { $0 = WeakUpstream(self) }
     logger.info(
       "forwarding unacknowledged incidents as \(bundle.device) to \(stations.map(\.description).joined(separator: ", "))"
     )
@@ -98,6 +99,63 @@ final class Upstream: Service {
     return try await writer.append(JournalEntry(.forwardedIncident(body), time: time))
   }
 
+  /// Sends up what happened to `incident` here, if it was forwarded and the higher station has
+  /// not been told this state: an officer of this station acknowledged or closed it, or the box
+  /// cancelled it. What the higher station's own officers did came from there and is not sent
+  /// back.
+  func report(_ incident: Incident) async {
+    typealias Update = IncidentUpdate
+    let state: Update.State
+    let officer: String?
+    let atMs: Int64?
+    switch incident.state {
+    case .acknowledged:
+      (state, officer, atMs) = (.acknowledged, incident.acknowledgedBy, incident.acknowledgedAtMs)
+    case .cancelled: (state, officer, atMs) = (.cancelled, nil, nil)
+    case .resolved: (state, officer, atMs) = (.resolved, incident.closedBy, incident.closedAtMs)
+    case .falseAlarm:
+      (state, officer, atMs) = (.falseAlarm, incident.closedBy, incident.closedAtMs)
+    case .open, .cleared: return
+    }
+    if let officer, officer.hasSuffix(Self.fromAbove) { return }
+    do {
+      let found = try await writer.withJournal { journal -> (UInt64, UInt64)? in
+        var forwarded: UInt64?
+        var told = false
+        try journal.forEachRecord { record in
+          switch try? record.decodedBody() {
+          case .forwardedIncident(let body)? where body.incident == UInt64(incident.id):
+            forwarded = record.seq
+          case .incidentUpdate(let update)?
+          where update.incident == UInt64(incident.id) && update.state == state:
+            told = true
+          default: break
+          }
+          return true
+        }
+        guard let forwarded, !told else { return nil }
+        return (journal.epoch, forwarded)
+      }
+      guard let (epoch, seq) = found else { return }
+      let update = Update(
+        forwardedEpoch: epoch, forwardedSeq: seq, incident: UInt64(incident.id), state: state,
+        officer: (officer ?? "").clipped(toUTF8Bytes: Update.maxOfficerBytes),
+        note: state == .cancelled ? nil : incident.note?.clipped(toUTF8Bytes: Update.maxNoteBytes),
+        atMs: atMs ?? wallClockMs())
+      let time = RecordTime(
+        wallMs: wallClockMs(), clockTrusted: false, boot: 0, sinceBootMs: monotonicClockMs())
+      let written = try await writer.append(JournalEntry(.incidentUpdate(update), time: time))
+      logger.notice(
+        "incident \(incident.id) \(state) here: sent up as record \(written)",
+        metadata: ["outpost_incident": "\(incident.id)"])
+    } catch {
+      logger.error("could not send up what happened to incident \(incident.id): \(error)")
+    }
+  }
+
+  /// Appended to the name of an officer of the higher station.
+  static let fromAbove = " (upstream)"
+
   /// What the higher station's officers did with the incident forwarded as record `seq`.
   func received(_ message: WireMessage) async {
     let (epoch, seq): (UInt64, UInt64)
@@ -117,14 +175,14 @@ final class Upstream: Service {
       switch message {
       case .incidentAcknowledged(let ack):
         incident = try await core.store.acknowledgeIncident(
-          id: id, by: "\(ack.officer) (upstream)", note: ack.note.isEmpty ? nil : ack.note,
+          id: id, by: "\(ack.officer)\(Self.fromAbove)", note: ack.note.isEmpty ? nil : ack.note,
           atMs: now)
         logger.notice(
           "incident \(id) acknowledged upstream by \(ack.officer)",
           metadata: ["outpost_incident": "\(id)"])
       case .incidentHandled(let handled):
         incident = try await core.store.resolveIncident(
-          id: id, by: "\(handled.officer) (upstream)",
+          id: id, by: "\(handled.officer)\(Self.fromAbove)",
           outcome: handled.outcome == .resolved ? .resolved : .falseAlarm,
           note: handled.note.isEmpty ? nil : handled.note, atMs: now)
         logger.notice(
@@ -185,7 +243,7 @@ private final class UpstreamLink: UplinkDelegate {
   }
 }
 
-private struct WeakUpstream: Sendable {
+struct WeakUpstream: Sendable {
   weak var upstream: Upstream?
   init(_ upstream: Upstream?) { self.upstream = upstream }
 }

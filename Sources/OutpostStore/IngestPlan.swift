@@ -17,6 +17,8 @@ struct IngestPlan {
     case checkIn(deviceID: Int64, record: Record, who: String?)
     /// An incident a lower station forwarded (this station is higher up the chain).
     case forwarded(deviceID: Int64, epoch: UInt64, record: Record, incident: ForwardedIncident)
+    /// What happened to an incident a lower station forwarded, after it forwarded it.
+    case incidentUpdate(deviceID: Int64, update: IncidentUpdate)
   }
 
   /// A device's journal epoch, whose SOS and cancel steps are taken in sequence order.
@@ -96,6 +98,9 @@ struct IngestPlan {
           }
           steps.append(
             .forwarded(deviceID: id, epoch: batch.epoch, record: record, incident: incident))
+        case .incidentUpdate:
+          guard case .incidentUpdate(let update)? = try? record.decodedBody() else { continue }
+          steps.append(.incidentUpdate(deviceID: id, update: update))
         case .sensorReading, .journalGap, .test, .unknown:
           continue
         }
@@ -154,7 +159,7 @@ extension IngestPlan.Step {
     case .sos(let deviceID, let epoch, let record, _, _),
       .sosCancel(let deviceID, let epoch, let record):
       (IngestPlan.Journal(deviceID: deviceID, epoch: epoch), record.seq)
-    case .sensorAlarm, .checkIn, .forwarded: nil
+    case .sensorAlarm, .checkIn, .forwarded, .incidentUpdate: nil
     }
   }
 }

@@ -1011,6 +1011,17 @@ struct Statements: Sendable {
           receivedAtMs: receivedAtMs)
         events.append(.incidentOpened(opened))
       }
+    case .incidentUpdate(let deviceID, let update):
+      let station = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
+        .decode(String.self)
+      let id = try await rows(
+        """
+        SELECT id FROM incidents WHERE device_id = \(deviceID) AND kind = 'forwarded'
+          AND epoch = \(SequenceColumns.column(update.forwardedEpoch))
+          AND seq = \(SequenceColumns.column(update.forwardedSeq))
+        """
+      ).first?.decode(Int64.self)
+      events.append(.forwardedIncidentUpdated(station: station, incidentID: id, update: update))
     case .checkIn(let deviceID, let record, let who):
       let name = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
         .decode(String.self)

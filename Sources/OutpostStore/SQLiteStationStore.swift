@@ -639,6 +639,20 @@ extension SQLiteStationStore {
           position: forwarded.position, receivedAtMs: receivedAtMs)
         events.append(.incidentOpened(opened))
       }
+    case .incidentUpdate(let deviceID, let update):
+      let station = try String.fetchOne(
+        db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
+      let id = try Int64.fetchOne(
+        db.cachedStatement(
+          sql: """
+            SELECT id FROM incidents WHERE device_id = ? AND kind = 'forwarded' AND epoch = ?
+              AND seq = ?
+            """),
+        arguments: [
+          deviceID, SequenceColumns.column(update.forwardedEpoch),
+          SequenceColumns.column(update.forwardedSeq),
+        ])
+      events.append(.forwardedIncidentUpdated(station: station, incidentID: id, update: update))
     case .checkIn(let deviceID, let record, let who):
       let name = try String.fetchOne(
         db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!

@@ -385,6 +385,10 @@ public enum StoreEvent: Sendable, Hashable {
   case alertCleared(Incident)
   case alertRaised(Incident)
   case checkIn(device: String, who: String?, atMs: Int64)
+  /// A lower station reported what happened to an incident it forwarded (``IncidentUpdate``);
+  /// `incidentID` is the incident its forwarded record opened here, nil when none did. Applied
+  /// by the station after the commit, as an officer's action is.
+  case forwardedIncidentUpdated(station: String, incidentID: Int64?, update: IncidentUpdate)
 }
 
 /// One line of the audit log.

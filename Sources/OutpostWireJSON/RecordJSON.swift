@@ -167,6 +167,13 @@ public struct BodyJSON: Codable, Sendable, Hashable {
   public var household: String?
   public var detail: String?
   public var openedAtMs: Int64?
+  /// An incident update: the forwarded record it follows, the new state, who and when
+  /// (`incident`, `note` above).
+  public var forwardedEpoch: String?
+  public var forwardedSeq: UInt64?
+  public var state: String?
+  public var officer: String?
+  public var atMs: Int64?
 
   public init() {}
 
@@ -214,6 +221,14 @@ public struct BodyJSON: Codable, Sendable, Hashable {
       presses = forwarded.presses
       openedAtMs = forwarded.openedAtMs
       position = forwarded.position.map(PositionJSON.init)
+    case .incidentUpdate(let update):
+      forwardedEpoch = hex64(update.forwardedEpoch)
+      forwardedSeq = update.forwardedSeq
+      incident = update.incident
+      state = update.state.description
+      officer = update.officer
+      note = update.note
+      atMs = update.atMs
     case .test, .opaque:
       return nil
     }
@@ -269,6 +284,20 @@ public struct BodyJSON: Codable, Sendable, Hashable {
           device: try need(device, "device"), household: household, detail: detail,
           presses: presses ?? 0, openedAtMs: try need(openedAtMs, "opened_at_ms"),
           position: position?.position))
+    case .incidentUpdate:
+      let epochText = try need(forwardedEpoch, "forwarded_epoch")
+      guard let epoch = UInt64(epochText, radix: 16) else {
+        throw JSONInputError(
+          "content.forwarded_epoch", "\"\(epochText)\" is not a 64-bit hex number")
+      }
+      let name = try need(state, "state")
+      guard let state = IncidentUpdate.State.allCases.first(where: { $0.description == name })
+      else { throw JSONInputError("content.state", "unknown state \"\(name)\"") }
+      return .incidentUpdate(
+        IncidentUpdate(
+          forwardedEpoch: epoch, forwardedSeq: try need(forwardedSeq, "forwarded_seq"),
+          incident: try need(incident, "incident"), state: state, officer: officer ?? "",
+          note: note, atMs: try need(atMs, "at_ms")))
     case .test, .unknown:
       throw JSONInputError("content", "\(kind) records have no typed content; give body as hex")
     }
@@ -289,6 +318,10 @@ public struct BodyJSON: Codable, Sendable, Hashable {
     case incidentKind = "incident_kind"
     case device, household, detail
     case openedAtMs = "opened_at_ms"
+    case forwardedEpoch = "forwarded_epoch"
+    case forwardedSeq = "forwarded_seq"
+    case state, officer
+    case atMs = "at_ms"
   }
 }
 

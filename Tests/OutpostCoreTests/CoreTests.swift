@@ -105,6 +105,14 @@ import Testing
       ForwardedIncident(
         incident: 1, kind: "sensor-alarm", device: "ger-3", household: nil, detail: "fire temp1",
         presses: 0, openedAtMs: -5, position: nil)),
+    .incidentUpdate(
+      IncidentUpdate(
+        forwardedEpoch: 0x8f3a_0011_2233_4455, forwardedSeq: 12, incident: 4711,
+        state: .acknowledged, officer: "Болд", note: "on our way", atMs: 1_795_316_460_000)),
+    .incidentUpdate(
+      IncidentUpdate(
+        forwardedEpoch: 1, forwardedSeq: 0, incident: 2, state: .cancelled, officer: "",
+        note: nil, atMs: -1)),
     .test([1, 2, 3]),
   ]
 
@@ -123,6 +131,18 @@ import Testing
     }
   }
 
+  @Test func anIncidentUpdateWithAnUnknownStateIsAnErrorAtItsOffset() {
+    var bytes = RecordBody.incidentUpdate(
+      IncidentUpdate(
+        forwardedEpoch: 1, forwardedSeq: 2, incident: 3, state: .resolved, officer: "x",
+        note: nil, atMs: 0)
+    ).encoded()
+    bytes[0] = 9
+    #expect(throws: RecordBodyError.invalidValue(field: "state", at: 0)) {
+      _ = try RecordBody(kind: .incidentUpdate, bytes: bytes)
+    }
+  }
+
   @Test func unknownKindsAreCarriedOpaque() throws {
     let body = try RecordBody(kind: RecordKind(rawValue: 77), bytes: [9, 9])
     #expect(body == .opaque(kind: 77, bytes: [9, 9]))
@@ -136,6 +156,8 @@ import Testing
     #expect(
       RecordKind.forwardedIncident.rawValue == 10 && RecordKind(rawValue: 10) == .forwardedIncident)
     #expect(RecordKind.forwardedIncident.defaultPriority == .alarm)
+    #expect(RecordKind.incidentUpdate.rawValue == 11 && RecordKind(rawValue: 11) == .incidentUpdate)
+    #expect(RecordKind.incidentUpdate.defaultPriority == .alarm)
     #expect(RecordKind.sos.defaultPriority == .alarm)
     #expect(RecordKind.sensorAlarm.defaultPriority == .alarm)
     #expect(RecordKind.sensorReading.defaultPriority == .bulk)

@@ -187,7 +187,7 @@ extension StoreEvent {
     case .incidentOpened(let i), .incidentJoined(let i), .incidentCancelled(let i),
       .alertCleared(let i), .alertRaised(let i):
       i
-    case .checkIn: nil
+    case .checkIn, .forwardedIncidentUpdated: nil
     }
   }
 
@@ -200,6 +200,7 @@ extension StoreEvent {
     case .alertCleared: "cleared"
     case .alertRaised: "raised"
     case .checkIn: "check-in"
+    case .forwardedIncidentUpdated: "forwarded-update"
     }
   }
 }

@@ -276,6 +276,65 @@ struct StoreSemanticsTests {
     }
   }
 
+  @Test(
+    "an update of a forwarded incident names the incident its record opened, once",
+    arguments: Backend.tested)
+  func forwardedIncidentUpdates(_ backend: Backend) async throws {
+    try await withStore(backend) { store in
+      let post = try await store.addDevice(registration("post-9"), atMs: 0)
+      let forwarded = ForwardedIncident(
+        incident: 31, kind: "sos", device: "yurt-1", household: nil, detail: nil, presses: 1,
+        openedAtMs: 10, position: nil)
+      func update(_ seq: UInt64, of forwardedSeq: UInt64, epoch: UInt64 = 0xFFFF_0000_0000_0001)
+        -> Record
+      {
+        record(
+          seq,
+          .incidentUpdate(
+            IncidentUpdate(
+              forwardedEpoch: epoch, forwardedSeq: forwardedSeq, incident: 31,
+              state: .acknowledged, officer: "Dorj", note: nil, atMs: 20)))
+      }
+      let opened = try await store.ingest(
+        [
+          IngestBatch(
+            deviceID: post.id, epoch: 0xFFFF_0000_0000_0001,
+            records: [record(5, .forwardedIncident(forwarded))])
+        ], receivedAtMs: 5)
+      let incident = try #require(opened.first?.incident)
+      #expect(incident.kind == .forwarded)
+      let events = try await store.ingest(
+        [
+          IngestBatch(
+            deviceID: post.id, epoch: 0xFFFF_0000_0000_0001,
+            records: [update(6, of: 5), update(7, of: 4), update(8, of: 5, epoch: 2)])
+        ], receivedAtMs: 6)
+      #expect(
+        events == [
+          .forwardedIncidentUpdated(
+            station: "post-9", incidentID: incident.id,
+            update: IncidentUpdate(
+              forwardedEpoch: 0xFFFF_0000_0000_0001, forwardedSeq: 5, incident: 31,
+              state: .acknowledged, officer: "Dorj", note: nil, atMs: 20)),
+          .forwardedIncidentUpdated(
+            station: "post-9", incidentID: nil,
+            update: IncidentUpdate(
+              forwardedEpoch: 0xFFFF_0000_0000_0001, forwardedSeq: 4, incident: 31,
+              state: .acknowledged, officer: "Dorj", note: nil, atMs: 20)),
+          .forwardedIncidentUpdated(
+            station: "post-9", incidentID: nil,
+            update: IncidentUpdate(
+              forwardedEpoch: 2, forwardedSeq: 5, incident: 31, state: .acknowledged,
+              officer: "Dorj", note: nil, atMs: 20)),
+        ])
+      // A resend changes nothing and reports nothing.
+      let again = try await store.ingest(
+        [IngestBatch(deviceID: post.id, epoch: 0xFFFF_0000_0000_0001, records: [update(6, of: 5)])],
+        receivedAtMs: 7)
+      #expect(again.isEmpty)
+    }
+  }
+
   @Test("officers acknowledge and resolve; closed incidents refuse", arguments: Backend.tested)
   func acknowledgeAndResolve(_ backend: Backend) async throws {
     try await withStore(backend) { store in

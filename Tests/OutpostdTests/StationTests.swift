@@ -157,6 +157,80 @@ import Testing
     #expect(await township.stop() == .exited(0), "\(township.log)")
   }
 
+  @Test func whatThePostDoesAfterForwardingFollowsAtTheTownship() async throws {
+    let township = try await StationProcess(config: "[station]\nname = \"township\"\n")
+    let postBundle = try await township.enroll("post-2")
+    let post = try await StationProcess(
+      config: """
+        [station]
+        name = "post-2"
+        [timers]
+        check_interval_s = 1
+        [escalation]
+        after_s = 1
+        [upstream]
+        bundle = "\(postBundle)"
+
+        """)
+    let bundle = try await post.enroll("yurt-7", ["--household", "Tseren"])
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", post.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let sos = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(sos.ending == .exited(0), "\(sos.output)\(sos.errorOutput)\n\(post.log)")
+
+    @Sendable func incident(_ station: StationProcess, kind: String) throws -> JSONValue? {
+      let listed = try runChild(
+        try ProductBinary.path("outpost-station"),
+        ["incidents", "--all", "--json", "--state-dir", station.stateDirectory])
+      return listed.lines.compactMap { JSONValue(parsing: $0) }.first {
+        $0["kind"]?.string == kind
+      }
+    }
+    let forwarded = await township.eventually(seconds: 30) {
+      try incident(township, kind: "forwarded") != nil
+    }
+    #expect(forwarded, "post:\n\(post.log)\ntownship:\n\(township.log)")
+    let postIncident = try #require(try incident(post, kind: "sos")?["id"]?.uint64)
+
+    // The post's officer acknowledges late, after the forward: the township's copy follows.
+    let ack = try await post.command([
+      "incident", "ack", "\(postIncident)", "--by", "Officer Dorj", "--note", "on our way",
+    ])
+    #expect(ack.ending == .exited(0), "\(ack.errorOutput)")
+    let acknowledged = await township.eventually(seconds: 30) {
+      try incident(township, kind: "forwarded")?["acknowledged_by"]?.string
+        == "Officer Dorj (post-2)"
+    }
+    #expect(acknowledged, "post:\n\(post.log)\ntownship:\n\(township.log)")
+    #expect(try incident(township, kind: "forwarded")?["state"]?.string == "acknowledged")
+
+    // Then closes it as a false alarm; the township's copy is closed the same way.
+    let resolve = try await post.command([
+      "incident", "resolve", "\(postIncident)", "--by", "Officer Dorj", "--outcome",
+      "false-alarm",
+    ])
+    #expect(resolve.ending == .exited(0), "\(resolve.errorOutput)")
+    let closed = await township.eventually(seconds: 30) {
+      try incident(township, kind: "forwarded")?["state"]?.string == "false-alarm"
+    }
+    #expect(closed, "post:\n\(post.log)\ntownship:\n\(township.log)")
+    #expect(
+      try incident(township, kind: "forwarded")?["closed_by"]?.string == "Officer Dorj (post-2)")
+    let audit = try await township.command(["audit"])
+    #expect(audit.output.contains("Officer Dorj (post-2)"), "\(audit.output)")
+
+    // The news is not echoed back down: the post's incident keeps its own officer's word.
+    try await Task.sleep(for: .seconds(1))
+    let postSide = try #require(try incident(post, kind: "sos"))
+    #expect(postSide["acknowledged_by"]?.string == "Officer Dorj")
+    #expect(postSide["closed_by"]?.string == "Officer Dorj")
+    #expect(!post.log.contains("upstream by"), "\(post.log)")
+    #expect(await box.stop() == .exited(0))
+    #expect(await post.stop() == .exited(0), "\(post.log)")
+    #expect(await township.stop() == .exited(0), "\(township.log)")
+  }
+
   @Test func aBacklogRecordedOfflineArrivesOnceAfterTheStationRestarts() async throws {
     let station = try await StationProcess()
     let bundle = try await station.enroll("ger-3")

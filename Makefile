@@ -4,7 +4,7 @@ SWIFT_BUILD_FLAGS ?=
 BENCH_ARGS ?=
 WIRE_BENCH_ARGS ?=
 
-.PHONY: all deps build test lint format demo journal-demo bench journal-bench wire-bench agent-footprint fuzz clean
+.PHONY: all deps build test lint format demo journal-demo bench journal-bench wire-bench agent-footprint agent-hot-functions fuzz clean
 
 all: build
 
@@ -72,6 +72,14 @@ wire-bench: deps
 FOOTPRINT_ARGS ?=
 agent-footprint: deps
 	SWIFT="$(SWIFT)" scripts/agent-footprint $(FOOTPRINT_ARGS)
+
+## Re-profiles the running agent and rewrites Sources/outpostd/hot-functions.txt, the functions
+## lld places together at the start of outpostd's code (docs/agent.md, "How outpostd is
+## linked"). Needs perf (linux-perf) and root; run it after changing what a running agent does.
+agent-hot-functions: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product outpostd --scratch-path .build-footprint-static
+	$(SWIFT) build -c release --product outpost-station
+	scripts/agent-hot-functions
 
 ## The station's bars (docs/benchmarks.md, "Station: SOS latency and ingest"): SOS latency
 ## through the real outpostd and outpost-station on loopback, idle and while 100,000 records

@@ -174,7 +174,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
-      exclude: ["read-only-data.ld"],
+      exclude: ["read-only-data.ld", "hot-functions.txt"],
       swiftSettings: strict,
       // Linked by lld with read-only-data.ld, so that constants stay in the read-only segment
       // and can be given back after start-up; symbols bound at start-up (BIND_NOW, as Debian's
@@ -187,6 +187,10 @@ let package = Package(
           [
             "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "now", "-Xlinker", "-T", "-Xlinker",
             Context.packageDirectory + "/Sources/outpostd/read-only-data.ld",
+            "-Xlinker",
+            "--symbol-ordering-file=" + Context.packageDirectory
+              + "/Sources/outpostd/hot-functions.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
           ], .when(platforms: [.linux]))
       ]
     ),

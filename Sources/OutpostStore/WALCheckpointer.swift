@@ -42,6 +42,9 @@ final class WALCheckpointer: Sendable {
         do {
           _ = try await connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
           failing = false
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+          // Another connection is checkpointing this file (a tool's store beside the running
+          // station, which checkpoints too): the log gets copied all the same.
         } catch {
           // The next commit signals again; one line for a run of failures.
           if !failing {

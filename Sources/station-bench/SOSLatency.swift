@@ -251,8 +251,17 @@ struct SOSLatencyBench {
           "the backlog of \(options.backlog) records did not drain within \(Self.cycleLimitMs / 1000) s; logs in \(directory)"
         )
       }
-      let window = try Self.backlogCommits(
+      // The station commits a connection's batches in the order their submissions reach the
+      // ingestor, which is not always the order they arrived in: the last backlog record may be
+      // stored a round before some earlier ones.
+      var window = try Self.backlogCommits(
         stationDB, deviceID: deviceID, epoch: fill.epoch, seqs: fill.first...fill.last)
+      let countDeadline = monotonicMs() + 30_000
+      while window.count < options.backlog && monotonicMs() < countDeadline {
+        try await Task.sleep(for: .milliseconds(20))
+        window = try Self.backlogCommits(
+          stationDB, deviceID: deviceID, epoch: fill.epoch, seqs: fill.first...fill.last)
+      }
       guard window.count == options.backlog else {
         throw BenchError(
           "the station holds \(window.count) of the \(options.backlog) backlog records of the cycle; logs in \(directory)"

@@ -80,6 +80,8 @@ public final class RingJournal {
   public var ringSize: UInt64 { superblock.ringSize }
   /// Bytes the ring can fill before it must overwrite: the ring less the cleaner's reserve.
   public var capacity: UInt64 { superblock.ringSize - reserve }
+  /// Bytes the live region takes now (as ``statistics()`` reports them, without its scan).
+  public var usedBytes: UInt64 { head - cleanTail }
   /// The sequence number the next append will get.
   public var nextSequenceNumber: UInt64 { nextSeq }
   /// The lowest sequence number not yet acknowledged.

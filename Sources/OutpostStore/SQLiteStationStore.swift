@@ -16,6 +16,8 @@ public final class SQLiteStationStore: StationStore {
   public let path: String
   let pool: DatabasePool
   private let logger: Logger
+  /// Runs the write-ahead log's checkpoints off the commits (none for a read-only store).
+  private let checkpointer: WALCheckpointer?
 
   /// Opens (creating if needed) the database at `path`. Call ``migrate()`` before anything else.
   ///
@@ -38,9 +40,13 @@ public final class SQLiteStationStore: StationStore {
     configuration.prepareDatabase { db in
       // A commit is durable once it returned: the WAL is synced on every commit.
       try db.execute(sql: "PRAGMA synchronous = FULL")
+      // Checkpoints run beside the commits (WALCheckpointer), not inside the one that takes
+      // the log past a size.
+      try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
     }
     do {
       pool = try DatabasePool(path: path, configuration: configuration)
+      checkpointer = readOnly ? nil : try WALCheckpointer(path: path, logger: logger)
     } catch {
       throw Self.unavailable(error, path: path, doing: "open")
     }
@@ -65,6 +71,7 @@ public final class SQLiteStationStore: StationStore {
   }
 
   public func close() async throws {
+    await checkpointer?.close()
     do {
       try pool.close()
     } catch {
@@ -565,7 +572,9 @@ public final class SQLiteStationStore: StationStore {
     _ what: String, _ body: @escaping @Sendable (Database) throws -> T
   ) async throws -> T {
     do {
-      return try await pool.write(body)
+      let result = try await pool.write(body)
+      checkpointer?.committed()
+      return result
     } catch {
       throw mapped(error, doing: what)
     }

@@ -81,6 +81,13 @@ public final class NotifyListener: @unchecked Sendable {
     receive(flags: Int32(MSG_DONTWAIT))
   }
 
+  /// The next datagram as text, waiting up to `waitingMs` milliseconds; `nil` if none arrived.
+  public func receive(waitingMs: Int32) -> String? {
+    var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+    guard poll(&ready, 1, waitingMs) > 0 else { return nil }
+    return receiveIfQueued()
+  }
+
   private func receive(flags: Int32) -> String? {
     var buffer = [UInt8](repeating: 0, count: 4096)
     let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, flags) }

@@ -237,41 +237,61 @@ final class Session {
     flights.append(seqs)
   }
 
+  /// Records ``nextBacklog()`` looks at per visit to the journal writer. After a reconnect the
+  /// backlog cursor starts at the ring's oldest record, and hundreds of thousands of records
+  /// already acknowledged may lie before the first one to send: read in one visit, that took
+  /// up to 80 ms, and an SOS's append waited behind it.
+  static let backlogSlice = 4096
+
   /// Up to one batch of unacknowledged records not in flight, from the backlog cursor on,
   /// ascending (a batch must ascend; relocated records come later in ring order).
   private func nextBacklog() async throws -> [Record] {
     let limit = maxRecords
-    let inFlight = inFlight
+    let lookLimit = Self.backlogSlice
+    var found: [UInt64: Record] = [:]
     var cursor = backlogCursor
-    let found = try await writer.withJournal { ring -> [Record] in
-      var found: [UInt64: Record] = [:]
-      while found.count < limit {
-        let (records, next) = try ring.records(after: cursor, limit: limit)
-        if records.isEmpty { break }
-        var taken = 0
-        for record in records {
-          taken += 1
-          if !ring.isAcknowledged(record.seq) && !inFlight.contains(record.seq) {
-            found[record.seq] = record
-            if found.count == limit { break }
+    var reachedHead = false
+    while found.count < limit && !reachedHead {
+      let inFlight = inFlight
+      let wanted = limit - found.count
+      let start = cursor
+      let slice = try await writer.withJournal {
+        ring -> (found: [Record], cursor: RingPosition, reachedHead: Bool) in
+        var found: [Record] = []
+        var cursor = start
+        var looked = 0
+        while found.count < wanted && looked < lookLimit {
+          let (records, next) = try ring.records(after: cursor, limit: limit)
+          if records.isEmpty { return (found, cursor, true) }
+          var taken = 0
+          for record in records {
+            taken += 1
+            if !ring.isAcknowledged(record.seq) && !inFlight.contains(record.seq) {
+              found.append(record)
+              if found.count == wanted { break }
+            }
+          }
+          looked += taken
+          if taken == records.count {
+            cursor = next
+          } else {
+            // Stopped inside this read: continue after the last record taken next time.
+            let (_, after) = try ring.records(after: cursor, limit: taken)
+            cursor = after
           }
         }
-        if taken == records.count {
-          cursor = next
-        } else {
-          // Stopped inside this read: continue after the last record taken next time.
-          let (_, after) = try ring.records(after: cursor, limit: taken)
-          cursor = after
-        }
+        return (found, cursor, false)
       }
-      return found.values.sorted { $0.seq < $1.seq }
+      for record in slice.found { found[record.seq] = record }
+      cursor = slice.cursor
+      reachedHead = slice.reachedHead
     }
     backlogCursor = await writer.withJournal { ring in
       var position = cursor
       if position < ring.oldestPosition { position = ring.oldestPosition }
       return position
     }
-    return found
+    return found.values.sorted { $0.seq < $1.seq }
   }
 
   /// Finds alarms among records made durable since the last scan and queues them.

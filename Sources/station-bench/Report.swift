@@ -55,36 +55,43 @@ struct Report {
       let drainDelivered = spans(sos.draining, \.delivered)
       let drainAcknowledged = spans(sos.draining, \.acknowledged)
       let idleP99 = percentile(idleDelivered, 0.99)
-      let idleAckP99 = percentile(idleAcknowledged, 0.99)
-      func row(_ name: String, _ values: [Double], judgedAgainst idle: Double?) {
-        let p50 = percentile(values, 0.5)
-        let p99 = percentile(values, 0.99)
-        let measured =
-          "p50 \(ms(p50)), p99 \(ms(p99)), max \(ms(values.max())) (n = \(values.count))"
-        guard let idle else {
-          lines.append("| \(name) | \(measured) | reported (the drain's bar is 2× this p99) | — |")
-          return
-        }
-        let limit = min(50, 2 * idle)
-        let ok = p99.map { $0 <= limit } ?? false
-        if !ok { passed = false }
-        lines.append(
-          "| \(name) | \(measured) | p99 ≤ 50 ms and ≤ 2 × idle p99 (≤ \(fixed(limit, 1)) ms) | \(ok ? "PASS" : "FAIL") |"
-        )
+      let drainP99 = percentile(drainDelivered, 0.99)
+      func measured(_ values: [Double]) -> String {
+        "p50 \(ms(percentile(values, 0.5))), p99 \(ms(percentile(values, 0.99))), "
+          + "max \(ms(values.max())) (n = \(values.count))"
       }
-      row("SOS press → *delivered* on the box, idle link", idleDelivered, judgedAgainst: nil)
-      row(
-        "SOS press → *delivered* on the box, while \(options.backlog) records drain",
-        drainDelivered, judgedAgainst: idleP99)
-      row(
-        "SOS press → *acknowledged* by the officer, on the box, idle link", idleAcknowledged,
-        judgedAgainst: nil)
-      row(
-        "SOS press → *acknowledged* by the officer, on the box, while \(options.backlog) records drain",
-        drainAcknowledged, judgedAgainst: idleAckP99)
+      func verdict(_ ok: Bool) -> String {
+        if !ok { passed = false }
+        return ok ? "PASS" : "**FAIL**"
+      }
+      let backlog = options.backlog
+      let enough = drainDelivered.count >= options.presses
+      lines.append(
+        "| SOS press → *delivered* on the box (station committed, its ack received), idle link | \(measured(idleDelivered)) | the reference for 2× | — |"
+      )
+      lines.append(
+        "| SOS press → *delivered* on the box, while \(backlog) records drain | \(measured(drainDelivered)) | p99 ≤ 50 ms | \(verdict(drainP99.map { $0 <= 50 } ?? false)) |"
+      )
+      let twice = idleP99.map { 2 * $0 }
+      lines.append(
+        "| the same, against the idle link of this run | p99 \(ms(drainP99)) = \(idleP99.flatMap { idle in drainP99.map { fixed($0 / idle, 2) } } ?? "?") × idle p99 | p99 ≤ 2 × idle p99 (≤ \(ms(twice))) | \(verdict(drainP99.flatMap { p99 in twice.map { p99 <= $0 } } ?? false)) |"
+      )
+      lines.append(
+        "| presses counted while draining | \(drainDelivered.count) in \(sos.drains.count) drains | ≥ \(options.presses) | \(verdict(enough)) |"
+      )
+      lines.append(
+        "| SOS press → *acknowledged* by the officer, on the box, idle link | \(measured(idleAcknowledged)) | reported (not the bar: includes the benchmark officer's 2-ms look at the store) | — |"
+      )
+      lines.append(
+        "| SOS press → *acknowledged* by the officer, on the box, while \(backlog) records drain | \(measured(drainAcknowledged)) | reported | — |"
+      )
       let recorded = spans(sos.idle, \.recorded)
       lines.append(
         "| SOS press → *recorded* (fsynced in the box's journal), idle link | p50 \(ms(percentile(recorded, 0.5))), p99 \(ms(percentile(recorded, 0.99))) | reported | — |"
+      )
+      let drainRecorded = spans(sos.draining, \.recorded)
+      lines.append(
+        "| SOS press → *recorded*, while \(backlog) records drain | p50 \(ms(percentile(drainRecorded, 0.5))), p99 \(ms(percentile(drainRecorded, 0.99))) | reported | — |"
       )
       let problems = (sos.idle + sos.draining).compactMap(\.problem)
       if !problems.isEmpty {
@@ -93,17 +100,43 @@ struct Report {
           "SOS presses that failed or joined an incident: \(problems.count), the first: \(problems[0])"
         )
       }
-      let drained = sos.drains.map { cycle in
-        "\(fixed(Double(cycle.records) / (Double(cycle.drainMicros) / 1e6), 0)) records/s "
-          + "(\(fixed(Double(cycle.drainMicros) / 1e6, 2)) s after the first record arrived "
-          + "\(fixed(Double(cycle.connectMicros) / 1e6, 2)) s from the start, "
-          + "\(cycle.presses) presses)"
+      if let short = sos.shortBecause {
+        notes.append("The drain cycles stopped short of \(options.presses) presses: \(short).")
       }
-      notes.append(
-        "Drains: \(sos.drains.count) of \(options.backlog) position records each, from a "
-          + "\(sos.journalBytes >> 20) MiB journal: " + drained.joined(separator: "; ")
-          + ". Presses after a drain had ended (not counted): \(sos.afterDrain). "
-          + "Incidents the officer acknowledged: \(sos.officerAcks).")
+      let drains = sos.drains
+      if !drains.isEmpty {
+        let seconds = drains.map { Double($0.drainMicros) / 1e6 }
+        let rates = drains.map { Double($0.records) / (Double($0.drainMicros) / 1e6) }
+        let connects = drains.map { Double($0.connectMicros) / 1e6 }
+        let stored = drains.reduce(0) { $0 + $1.stored }
+        let appended = drains.reduce(0) { $0 + $1.records }
+        let leftOver = drains.reduce(0) { $0 + $1.leftOver }
+        let overwritten = drains.reduce(0) { $0 + $1.overwritten }
+        let killed = drains.filter(\.boxKilled).count
+        let before = drains.reduce(0) { $0 + $1.pressesBefore }
+        let after = drains.reduce(0) { $0 + $1.pressesAfter }
+        func spread(_ values: [Double], _ digits: Int) -> String {
+          "\(fixed(values.min() ?? 0, digits)) / \(fixed(percentile(values, 0.5) ?? 0, digits)) / \(fixed(values.max() ?? 0, digits))"
+        }
+        let drained = stored == appended && leftOver == 0 && overwritten == 0 && killed == 0
+        if !drained { passed = false }
+        lines.append(
+          "| backlog drained | \(stored) of \(appended) backlog records stored at the station in \(drains.count) drains; \(overwritten) overwritten in the box's journal, \(leftOver) left over between drains, box killed at \(killed) stops | every record, none overwritten or left over | \(drained ? "PASS" : "**FAIL**") |"
+        )
+        lines.append(
+          "| drain rate (station commits of the backlog, first to last), min / median / max | \(spread(rates, 0)) records/s; \(spread(seconds, 2)) s a drain | reported | — |"
+        )
+        notes.append(
+          "Drains: \(drains.count) of \(backlog) position records each, from a "
+            + "\(sos.journalBytes >> 20) MiB journal, the box stopped, filled and started again "
+            + "each time. From the box's start to the first backlog record committed: "
+            + "\(spread(connects, 2)) s (min / median / max). Presses per drain: "
+            + "\(spread(drains.map { Double($0.presses) }, 0)); presses made while the box was "
+            + "still connecting (before the first backlog record was committed): \(before), "
+            + "after the last: \(after) (neither counted). A press counts when it started "
+            + "between the station's commit of the drain's first and last backlog record "
+            + "(`received_at_ms`). Incidents the officer acknowledged: \(sos.officerAcks).")
+      }
     }
     for figures in ingest {
       let rate = figures.perSecond

@@ -1,3 +1,4 @@
+import GRDB
 import Glibc
 import Logging
 import OutpostCore
@@ -10,11 +11,12 @@ import Synchronization
 struct SOSLatencyResult {
   /// Presses on the idle link.
   var idle: [PressTiming] = []
-  /// Presses started while a backlog was draining.
+  /// Presses made while a backlog was draining: started between the station's commit of the
+  /// cycle's first backlog record and of its last.
   var draining: [PressTiming] = []
-  /// Presses made after a drain had finished (not counted in either figure).
-  var afterDrain = 0
   var drains: [DrainCycle] = []
+  /// Why the drain cycles stopped before `--presses` presses were counted, if they did.
+  var shortBecause: String?
   /// Incidents the officer acknowledged, and how long after the press each was (µs, from the
   /// store's poll that saw it to the control-socket reply).
   var officerAcks = 0
@@ -23,12 +25,28 @@ struct SOSLatencyResult {
 
 /// One fill-and-drain cycle.
 struct DrainCycle {
+  /// Backlog records appended to the box's journal while it was stopped.
   var records: Int
-  /// µs from the box's READY=1 to the first backlog record stored at the station.
+  /// Of them, the records the station holds at the end of the cycle (all of them, or the
+  /// cycle is reported as a failure).
+  var stored: Int
+  /// Records the box's journal held unacknowledged before the backlog was appended (left over
+  /// from earlier cycles: should be none).
+  var leftOver: UInt64
+  /// Unacknowledged records the journal overwrote while the backlog was appended.
+  var overwritten: UInt64
+  /// µs from starting the box to the station's commit of the first backlog record.
   var connectMicros: UInt64
-  /// µs from the first to the last backlog record stored.
+  /// µs from the station's commit of the first backlog record to that of the last (the
+  /// station's `received_at_ms`, so to the millisecond).
   var drainMicros: UInt64
+  /// Presses counted (started within the drain), and presses made before the first backlog
+  /// record was stored (the box still connecting) or after the last.
   var presses: Int
+  var pressesBefore: Int
+  var pressesAfter: Int
+  /// The box did not stop within 20 s of SIGTERM before this cycle and was killed.
+  var boxKilled: Bool
 }
 
 /// SOS presses through the real box and station: `outpostd` with its journal and uplink,
@@ -176,28 +194,25 @@ struct SOSLatencyBench {
     }
 
     // Draining: the box is stopped, its journal filled with position records as if it had
-    // been offline, and started again; presses go on until the last backlog record is stored.
-    let deadline = monotonicMs() + 240_000
-    while result.draining.count < presses && monotonicMs() < deadline
-      && result.drains.count < 50
-    {
-      await box.stop()
-      let fill = try fillJournal(path: boxState + "/journal", count: options.backlog)
-      let started = monotonicMicros()
-      _ = try await box.start()
-      // The drain is under way once the station holds the first backlog record.
-      while try await store.storedRanges(
-        deviceID: deviceID, epoch: fill.epoch, from: fill.first, limit: 1
-      ).isEmpty {
-        guard monotonicMs() < deadline else {
-          // The time budget ran out with this cycle's backlog not yet arriving: report the
-          // cycles that ran (none at all is a failure).
-          guard !result.drains.isEmpty else { throw BenchError("the backlog never arrived") }
-          return result
-        }
-        try await Task.sleep(for: .milliseconds(2))
+    // been offline, and started again; presses start as soon as its control socket answers
+    // and go on until the station holds the last backlog record. Which presses fell inside
+    // the drain is decided afterwards from the station's own commit times of the backlog.
+    let stationDB = try Self.readOnly(path: directory + "/station/station.db")
+    let deadline = monotonicMs() + Self.drainBudgetMs
+    while result.draining.count < presses {
+      guard monotonicMs() < deadline else {
+        result.shortBecause = "the \(Self.drainBudgetMs / 1000)-s budget for drain cycles ran out"
+        break
       }
-      let firstStored = monotonicMicros()
+      guard result.drains.count < Self.maxDrainCycles else {
+        result.shortBecause = "\(Self.maxDrainCycles) drain cycles ran"
+        break
+      }
+      let stoppedByItself = await box.stop()
+      let fill = try fillJournal(path: boxState + "/journal", count: options.backlog)
+      let clockOffset = wallMicros() &- monotonicMicros()
+      let started = monotonicMicros()
+      _ = try await box.start(waitingForReady: false)
       let drained = DrainEnd()
       let watcher = Task {
         while !Task.isCancelled {
@@ -210,35 +225,120 @@ struct SOSLatencyBench {
           try? await Task.sleep(for: .milliseconds(20))
         }
       }
+      let cycleDeadline = monotonicMs() + Self.cycleLimitMs
       let timings = try await onOwnThread { () -> [PressTiming] in
+        // The control socket answers shortly after the start; presses made while the box
+        // connects are not counted below.
+        while true {
+          if let fd = connectUnix(boxSocket) {
+            close(fd)
+            break
+          }
+          guard monotonicMs() < cycleDeadline else { return [] }
+          usleep(1000)
+        }
         var timings: [PressTiming] = []
-        while drained.value == nil && monotonicMs() < deadline {
+        while drained.value == nil && monotonicMs() < cycleDeadline {
           timings.append(pressAndCancel(socket: boxSocket, timeoutMs: 10_000))
           if gap > 0 { usleep(UInt32(gap) * 1000) }
         }
         return timings
       }
       watcher.cancel()
-      let end = drained.value ?? monotonicMicros()
-      // A press counts as "during the drain" when it started before the last backlog record
-      // was seen stored (the watcher looks every 20 ms; presses in that last slice count, as
-      // the drain may have ended just before the look).
-      let during = timings.filter { $0.startedAt < end }
-      result.draining += during
-      result.afterDrain += timings.count - during.count
-      result.drains.append(
-        DrainCycle(
-          records: options.backlog, connectMicros: firstStored - started,
-          drainMicros: end - firstStored, presses: during.count))
+      _ = try await box.ready()
+      guard drained.value != nil else {
+        throw BenchError(
+          "the backlog of \(options.backlog) records did not drain within \(Self.cycleLimitMs / 1000) s; logs in \(directory)"
+        )
+      }
+      // The station commits a connection's batches in the order their submissions reach the
+      // ingestor, which is not always the order they arrived in: the last backlog record may be
+      // stored a round before some earlier ones.
+      var window = try Self.backlogCommits(
+        stationDB, deviceID: deviceID, epoch: fill.epoch, seqs: fill.first...fill.last)
+      let countDeadline = monotonicMs() + 30_000
+      while window.count < options.backlog && monotonicMs() < countDeadline {
+        try await Task.sleep(for: .milliseconds(20))
+        window = try Self.backlogCommits(
+          stationDB, deviceID: deviceID, epoch: fill.epoch, seqs: fill.first...fill.last)
+      }
+      guard window.count == options.backlog else {
+        throw BenchError(
+          "the station holds \(window.count) of the \(options.backlog) backlog records of the cycle; logs in \(directory)"
+        )
+      }
+      // Wall-clock µs of a press's start (the station stamps commits with the wall clock).
+      let firstMicros = UInt64(window.firstMs) * 1000
+      let lastMicros = UInt64(window.lastMs) * 1000 + 999
+      var cycle = DrainCycle(
+        records: options.backlog, stored: window.count, leftOver: fill.leftOver,
+        overwritten: fill.overwritten,
+        connectMicros: firstMicros &- (started &+ clockOffset),
+        drainMicros: lastMicros - firstMicros, presses: 0, pressesBefore: 0, pressesAfter: 0,
+        boxKilled: !stoppedByItself)
+      for timing in timings {
+        let at = timing.startedAt &+ clockOffset
+        if at < firstMicros {
+          cycle.pressesBefore += 1
+        } else if at > lastMicros {
+          cycle.pressesAfter += 1
+        } else {
+          cycle.presses += 1
+          result.draining.append(timing)
+        }
+      }
+      result.drains.append(cycle)
+      status(
+        "drain \(result.drains.count): \(fixed(Double(cycle.drainMicros) / 1e6, 2)) s, \(cycle.presses) presses counted (\(result.draining.count) of \(presses))"
+      )
     }
     return result
   }
 
+  /// How long the drain cycles may take together, and how many there may be.
+  static let drainBudgetMs: UInt64 = 600_000
+  static let maxDrainCycles = 200
+  /// How long one cycle's backlog may take to drain before the run fails.
+  static let cycleLimitMs: UInt64 = 120_000
+
+  /// The station's database, opened read-only beside the running station.
+  static func readOnly(path: String) throws -> DatabaseQueue {
+    var configuration = Configuration()
+    configuration.readonly = true
+    return try DatabaseQueue(path: path, configuration: configuration)
+  }
+
+  /// How many records of `seqs` the station holds, and the first and last `received_at_ms`
+  /// among them (the wall-clock ms at which the round that committed each began).
+  static func backlogCommits(
+    _ database: DatabaseQueue, deviceID: Int64, epoch: UInt64, seqs: ClosedRange<UInt64>
+  ) throws -> (count: Int, firstMs: Int64, lastMs: Int64) {
+    try database.read { db in
+      let row = try Row.fetchOne(
+        db,
+        sql: """
+          SELECT COUNT(*) AS n, MIN(received_at_ms) AS first, MAX(received_at_ms) AS last
+          FROM records WHERE device_id = ? AND epoch = ? AND seq BETWEEN ? AND ?
+          """,
+        arguments: [
+          deviceID, Int64(bitPattern: epoch), Int64(bitPattern: seqs.lowerBound),
+          Int64(bitPattern: seqs.upperBound),
+        ])
+      let count: Int = row?["n"] ?? 0
+      return (count, row?["first"] ?? 0, row?["last"] ?? 0)
+    }
+  }
+
   /// Appends `count` position records (a box moving along a line, its clock not yet trusted)
   /// to the box's journal while outpostd is stopped, as if the box had recorded them offline.
-  func fillJournal(path: String, count: Int) throws -> (epoch: UInt64, first: UInt64, last: UInt64)
-  {
+  ///
+  /// - Returns: the journal's epoch, the first and last sequence numbers appended, the records
+  ///   it held unacknowledged before, and the unacknowledged records it overwrote meanwhile.
+  func fillJournal(path: String, count: Int) throws -> (
+    epoch: UInt64, first: UInt64, last: UInt64, leftOver: UInt64, overwritten: UInt64
+  ) {
     let ring = try RingJournal.openOrCreate(path: path, size: Self.journalSize)
+    let before = try ring.statistics()
     let epoch = ring.epoch
     let first = ring.nextSequenceNumber
     var last = first
@@ -265,9 +365,13 @@ struct SOSLatencyBench {
       last = seqs.last ?? last
       appended += entries.count
     }
-    try ring.sync()
-    try ring.checkpoint()
-    return (epoch, first, last)
+    // Closed as the agent closes it: the unused part of the sequence lease is given back.
+    try ring.close()
+    let after = try ring.statistics()
+    return (
+      epoch, first, last, before.pending,
+      after.droppedUnacknowledged - before.droppedUnacknowledged
+    )
   }
 }
 
@@ -311,6 +415,13 @@ func wallMs() -> Int64 {
   var t = timespec()
   clock_gettime(CLOCK_REALTIME, &t)
   return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
+}
+
+/// The wall clock in µs since the Unix epoch.
+func wallMicros() -> UInt64 {
+  var t = timespec()
+  clock_gettime(CLOCK_REALTIME, &t)
+  return UInt64(t.tv_sec) * 1_000_000 + UInt64(t.tv_nsec) / 1000
 }
 
 /// When the last backlog record was seen stored; set once by the watcher, read by the presses.

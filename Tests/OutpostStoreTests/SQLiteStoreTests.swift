@@ -1,3 +1,4 @@
+import Glibc
 import OutpostCore
 import OutpostTestKit
 import Testing
@@ -127,4 +128,40 @@ struct SQLiteStoreTests {
     }
     try await store.close()
   }
+
+  /// Commits do not checkpoint the write-ahead log themselves (a routine round that did took
+  /// many times longer, and an SOS waited for it): the store's own checkpointer copies the log
+  /// into the database file beside them.
+  @Test("the write-ahead log is copied into the database file beside the commits")
+  func checkpointsBesideTheCommits() async throws {
+    let directory = TemporaryDirectory("store")
+    let path = directory.file("station.sqlite")
+    let store = try SQLiteStationStore(path: path, logger: testLogger)
+    try await store.migrate()
+    #expect(
+      try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
+    let box = try await store.addDevice(registration("box-a"), atMs: 1)
+    for round in 0..<20 {
+      let records = (0..<250).map { reading(UInt64(round * 250 + $0)) }
+      _ = try await store.ingest(
+        [IngestBatch(deviceID: box.id, epoch: 5, records: records)], receivedAtMs: 3)
+    }
+    // 5,000 records need far more than the few pages the schema takes: the database file
+    // grows only when a checkpoint copies them there, and only the checkpointer does.
+    var size = 0
+    for _ in 0..<1_500 {
+      size = fileSize(path)
+      if size >= 256 * 1024 { break }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    #expect(size >= 256 * 1024)
+    #expect(try await store.summary("box-a")?.records == 5_000)
+    try await store.close()
+  }
+}
+
+/// The size of the file at `path` in bytes; 0 when it cannot be read.
+private func fileSize(_ path: String) -> Int {
+  var status = stat()
+  return stat(path, &status) == 0 ? Int(status.st_size) : 0
 }

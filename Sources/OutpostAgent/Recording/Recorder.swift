@@ -319,13 +319,27 @@ public actor Recorder {
     }
   }
 
+  /// Records a rescan reads per visit to the journal writer (well under a millisecond), so an
+  /// alarm's append waits for one slice, not for the whole ring.
+  static let rescanSlice = 4096
+
   private func rescanPending() async {
     rescanTask = nil
     lastRescan = .now
-    if let statistics = try? await writer.withJournal({ try $0.statistics() }) {
-      pending = PendingSummary(statistics)
-      publish(.journal)
+    var tally = PendingTally()
+    while !tally.isFinished {
+      let slice = tally
+      guard
+        let next = try? await writer.withJournal({ ring -> PendingTally in
+          var tally = slice
+          try ring.continuePendingTally(&tally, limit: Self.rescanSlice)
+          return tally
+        })
+      else { return }
+      tally = next
     }
+    pending = PendingSummary(tally)
+    publish(.journal)
   }
 
   /// An officer acknowledged the alarm recorded as `seq` (for an SOS: its whole incident).
@@ -554,6 +568,12 @@ struct PendingSummary: Sendable, Hashable {
     count = statistics.pendingByPriority.reduce(0, +)
     oldestSeq = statistics.oldestPendingSeq
     oldestTime = statistics.oldestPendingTime
+  }
+
+  init(_ tally: PendingTally) {
+    count = tally.pending
+    oldestSeq = tally.oldestSeq
+    oldestTime = tally.oldestTime
   }
 
   mutating func appended(seq: UInt64, time: RecordTime) {

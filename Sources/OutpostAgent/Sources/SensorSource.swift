@@ -146,14 +146,13 @@ struct HealthSource: FieldSource {
         failures.failed("battery \(path): \(error)", source: name, logger: logger)
       }
     }
-    let status = try await recorder.status(freshJournal: true)
-    var fill: UInt16 = 0
-    if let journal = status.journal, journal.capacityBytes > 0 {
-      fill = UInt16(min(1000, journal.usedBytes * 1000 / journal.capacityBytes))
-    }
+    // The fill needs no scan of the journal (a fresh status reads all of it, and an alarm's
+    // append would wait behind that).
+    let (used, capacity) = await recorder.journalWriter.withJournal { ($0.usedBytes, $0.capacity) }
+    let fill = capacity > 0 ? UInt16(min(1000, used * 1000 / capacity)) : 0
     return BoxHealth(
       supplyMillivolts: supply, batteryPercent: battery,
       uptimeSeconds: recorder.clock.sinceBootMs() / 1000, journalFillPermille: fill,
-      link: status.link)
+      link: try await recorder.status().link)
   }
 }

@@ -19,11 +19,16 @@ public struct SystemdService: Service {
   let ageRefresh: Duration
   /// How long after `READY=1` the code pages are given back a second time (see ``CodePages``).
   let settledRelease: Duration
+  /// The shortest time between two `STATUS=` lines. While a backlog drains, every
+  /// acknowledgement changes the pending count; one line a second says as much to an
+  /// administrator as hundreds, and costs the service manager and the agent nothing.
+  let statusInterval: Duration
 
   public init(
     recorder: Recorder, gate: StartupGate, watchdog: Watchdog?,
     notifier: SystemdNotifier = SystemdNotifier(), logger: Logger,
-    ageRefresh: Duration = .seconds(60), settledRelease: Duration = .seconds(60)
+    ageRefresh: Duration = .seconds(60), settledRelease: Duration = .seconds(60),
+    statusInterval: Duration = .seconds(1)
   ) {
     self.recorder = recorder
     self.gate = gate
@@ -32,6 +37,7 @@ public struct SystemdService: Service {
     self.logger = logger
     self.ageRefresh = ageRefresh
     self.settledRelease = settledRelease
+    self.statusInterval = statusInterval
   }
 
   public func run() async throws {
@@ -63,11 +69,16 @@ public struct SystemdService: Service {
             }
           }
         }
+        var sent = ContinuousClock.now
         for await _ in changes.cancelOnGracefulShutdown() {
+          // At most one line per interval: what changed meanwhile shows in the next one.
+          let due = sent.advanced(by: statusInterval)
+          if ContinuousClock.now < due { try? await Task.sleep(until: due) }
           guard let status = try? await recorder.status() else { continue }
           if status.statusLine != line {
             line = status.statusLine
             send([.status(line)])
+            sent = .now
           }
         }
         tasks.cancelAll()

@@ -27,7 +27,8 @@ public struct PendingTally: Sendable, Hashable {
   /// Unacknowledged records found so far.
   public var pending: UInt64 { pendingByPriority.reduce(0, +) }
 
-  fileprivate mutating func count(_ record: Record) {
+  /// Counts `record`, which the journal has not seen acknowledged (also for ``RingJournal/statistics()``).
+  mutating func count(_ record: Record) {
     pendingByPriority[Int(record.priority.rawValue)] += 1
     if oldestSeq.map({ record.seq < $0 }) ?? true {
       oldestSeq = record.seq

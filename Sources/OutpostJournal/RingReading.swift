@@ -87,8 +87,7 @@ extension RingJournal {
   /// Counts, cursors, capacity, gaps and quarantined bytes. Reads the whole live region to count
   /// pending records; meant for status tools, not hot paths.
   public func statistics() throws -> JournalStatistics {
-    var pending: [UInt64] = [0, 0, 0]
-    var oldestPending: Record? = nil
+    var pending = PendingTally()
     var records: UInt64 = 0
     var lowest: UInt64? = nil
     var highest: UInt64? = nil
@@ -96,17 +95,14 @@ extension RingJournal {
       records += 1
       lowest = min(lowest ?? record.seq, record.seq)
       highest = max(highest ?? record.seq, record.seq)
-      if !acked.contains(record.seq) {
-        pending[Int(record.priority.rawValue)] += 1
-        if oldestPending == nil || record.seq < oldestPending!.seq { oldestPending = record }
-      }
+      if !acked.contains(record.seq) { pending.count(record) }
       return true
     }
     return JournalStatistics(
       path: path, epoch: epoch, fileBytes: superblock.fileSize, ringBytes: ringSize,
       capacityBytes: capacity, usedBytes: head - cleanTail, records: records,
-      recordsByPriority: counters.live, pendingByPriority: pending,
-      oldestPendingSeq: oldestPending?.seq, oldestPendingTime: oldestPending?.time,
+      recordsByPriority: counters.live, pendingByPriority: pending.pendingByPriority,
+      oldestPendingSeq: pending.oldestSeq, oldestPendingTime: pending.oldestTime,
       lowestSeq: lowest, highestSeq: highest, nextSeq: nextSeq, ackFloor: ackFloor,
       acknowledgedRanges: acked.ranges.count, tail: cleanTail, head: head,
       durableHead: durableHead, generation: generation, gapRecords: counters.gapRecords,

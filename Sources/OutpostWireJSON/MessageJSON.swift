@@ -125,11 +125,7 @@ public struct MessageJSON: Codable, Sendable, Hashable {
       return value
     }
     func epochValue() throws(JSONInputError) -> UInt64 {
-      let text = try need(epoch, "epoch")
-      guard let value = UInt64(text, radix: 16) else {
-        throw JSONInputError("epoch", "\"\(text)\" is not a 64-bit hex number")
-      }
-      return value
+      try parseHex64(need(epoch, "epoch"), field: "epoch")
     }
     func rangeList(_ pairs: [[UInt64]], _ field: String) throws(JSONInputError) -> [ClosedRange<
       UInt64
@@ -281,4 +277,14 @@ public struct AnchorJSON: Codable, Sendable, Hashable {
 public func hex64(_ value: UInt64) -> String {
   let digits = String(value, radix: 16)
   return String(repeating: "0", count: 16 - digits.count) + digits
+}
+
+/// An epoch written as ``hex64(_:)`` writes it (or with fewer digits).
+///
+/// - Throws: ``JSONInputError`` naming `field` when `text` is not a 64-bit hex number.
+func parseHex64(_ text: String, field: String) throws(JSONInputError) -> UInt64 {
+  guard let value = UInt64(text, radix: 16) else {
+    throw JSONInputError(field, "\"\(text)\" is not a 64-bit hex number")
+  }
+  return value
 }

@@ -285,11 +285,8 @@ public struct BodyJSON: Codable, Sendable, Hashable {
           presses: presses ?? 0, openedAtMs: try need(openedAtMs, "opened_at_ms"),
           position: position?.position))
     case .incidentUpdate:
-      let epochText = try need(forwardedEpoch, "forwarded_epoch")
-      guard let epoch = UInt64(epochText, radix: 16) else {
-        throw JSONInputError(
-          "content.forwarded_epoch", "\"\(epochText)\" is not a 64-bit hex number")
-      }
+      let epoch = try parseHex64(
+        need(forwardedEpoch, "forwarded_epoch"), field: "content.forwarded_epoch")
       let name = try need(state, "state")
       guard let state = IncidentUpdate.State.allCases.first(where: { $0.description == name })
       else { throw JSONInputError("content.state", "unknown state \"\(name)\"") }

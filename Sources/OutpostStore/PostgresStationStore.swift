@@ -1001,8 +1001,7 @@ struct Statements: Sendable {
         epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
         events: &events)
     case .forwarded(let deviceID, let epoch, let record, let forwarded):
-      let station = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
-        .decode(String.self)
+      let station = try await deviceName(deviceID)
       let detail = StoreRules.forwardedDetail(forwarded, from: station)
       if try await runningIncident(deviceID: deviceID, kind: .forwarded, detail: detail) == nil {
         let opened = try await openIncident(
@@ -1012,8 +1011,7 @@ struct Statements: Sendable {
         events.append(.incidentOpened(opened))
       }
     case .incidentUpdate(let deviceID, let update):
-      let station = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
-        .decode(String.self)
+      let station = try await deviceName(deviceID)
       let id = try await rows(
         """
         SELECT id FROM incidents WHERE device_id = \(deviceID) AND kind = 'forwarded'
@@ -1023,8 +1021,7 @@ struct Statements: Sendable {
       ).first?.decode(Int64.self)
       events.append(.forwardedIncidentUpdated(station: station, incidentID: id, update: update))
     case .checkIn(let deviceID, let record, let who):
-      let name = try await rows("SELECT name FROM devices WHERE id = \(deviceID)")[0]
-        .decode(String.self)
+      let name = try await deviceName(deviceID)
       events.append(.checkIn(device: name, who: who, atMs: record.time.wallMs))
       for cleared in try await clearAlert(
         deviceID: deviceID, kind: .checkInOverdue, atMs: receivedAtMs)
@@ -1229,6 +1226,11 @@ struct Statements: Sendable {
         AND i.state IN \(unescaped: StoreRules.runningStatesSQL)
       """
     ).first
+  }
+
+  /// The name of the device `id` of a batch being ingested (its row exists: the ingest locked it).
+  func deviceName(_ id: Int64) async throws -> String {
+    try await rows("SELECT name FROM devices WHERE id = \(id)")[0].decode(String.self)
   }
 
   func openIncident(

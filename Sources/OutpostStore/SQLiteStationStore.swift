@@ -638,8 +638,7 @@ extension SQLiteStationStore {
         epoch: epoch, cancel: record.seq, later: segment.cancelAfter, receivedAtMs: receivedAtMs,
         events: &events)
     case .forwarded(let deviceID, let epoch, let record, let forwarded):
-      let station = try String.fetchOne(
-        db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
+      let station = try deviceName(db, id: deviceID)
       let detail = StoreRules.forwardedDetail(forwarded, from: station)
       if try runningIncident(db, deviceID: deviceID, kind: .forwarded, detail: detail) == nil {
         let opened = try openIncident(
@@ -649,8 +648,7 @@ extension SQLiteStationStore {
         events.append(.incidentOpened(opened))
       }
     case .incidentUpdate(let deviceID, let update):
-      let station = try String.fetchOne(
-        db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
+      let station = try deviceName(db, id: deviceID)
       let id = try Int64.fetchOne(
         db.cachedStatement(
           sql: """
@@ -663,8 +661,7 @@ extension SQLiteStationStore {
         ])
       events.append(.forwardedIncidentUpdated(station: station, incidentID: id, update: update))
     case .checkIn(let deviceID, let record, let who):
-      let name = try String.fetchOne(
-        db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [deviceID])!
+      let name = try deviceName(db, id: deviceID)
       events.append(.checkIn(device: name, who: who, atMs: record.time.wallMs))
       for cleared in try clearAlert(
         db, deviceID: deviceID, kind: .checkInOverdue, atMs: receivedAtMs)
@@ -869,6 +866,12 @@ extension SQLiteStationStore {
           """),
       arguments: [deviceID, kind.rawValue, detail ?? ""])
     return try id.flatMap { try incident(db, id: $0) }
+  }
+
+  /// The name of the device `id` of a batch being ingested (its row exists: the ingest locked it).
+  fileprivate static func deviceName(_ db: Database, id: Int64) throws -> String {
+    try String.fetchOne(
+      db.cachedStatement(sql: "SELECT name FROM devices WHERE id = ?"), arguments: [id])!
   }
 
   fileprivate static func openIncident(

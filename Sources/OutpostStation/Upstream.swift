@@ -60,11 +60,10 @@ final class Upstream: Service {
     writer = JournalWriter(journal: ring, groupCommitDelay: .milliseconds(20))
     var stations = settings.stations
     if stations.isEmpty { stations = bundle.stations.compactMap(StationAddress.init) }
-    let link = UpstreamLink(logger: logger)
+    let link = UpstreamLink(core: core, logger: logger)
     uplink = Uplink(
       settings: UplinkSettings(device: bundle.device, stations: stations),
       tls: tls, writer: writer, delegate: link, eventLoops: eventLoops, logger: logger)
-    link.upstream.withLock { $0 = WeakUpstream(self) }
     core.upstream.withLock { $0 = WeakUpstream(self) }
     logger.info(
       "forwarding unacknowledged incidents as \(bundle.device) to \(stations.map(\.description).joined(separator: ", "))"
@@ -217,10 +216,12 @@ final class Upstream: Service {
 
 /// The uplink's delegate for a forwarding station: answers go to ``Upstream``.
 private final class UpstreamLink: UplinkDelegate {
-  let upstream = Mutex(WeakUpstream(nil))
+  /// Where the ``Upstream`` the answers go to is registered (made before it exists).
+  let core: StationCore
   let logger: Logger
 
-  init(logger: Logger) {
+  init(core: StationCore, logger: Logger) {
+    self.core = core
     self.logger = logger
   }
 
@@ -235,7 +236,7 @@ private final class UpstreamLink: UplinkDelegate {
   func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {}
 
   func uplinkReceived(_ message: WireMessage) async {
-    await upstream.withLock { $0.upstream }?.received(message)
+    await core.upstream.withLock { $0.upstream }?.received(message)
   }
 
   func uplinkClock() async -> (boot: UInt32, wallMs: Int64, anchor: TimeAnchor?) {

@@ -87,13 +87,17 @@ import Testing
   /// Post → township: an incident nobody at the post acknowledges in time is forwarded to the
   /// higher station (where the post is enrolled like a box), and the township officer's
   /// acknowledgement comes back down to the post's incident and on to the box.
-  @Test func anUnacknowledgedIncidentGoesUpTheChainAndTheAnswerComesBack() async throws {
+  /// A township station and a post enrolled under it as `name` (`enrollArguments` for its
+  /// `device add`), whose incidents escalate, and so go up, after a second.
+  static func postUnderTownship(
+    _ name: String, _ enrollArguments: [String] = []
+  ) async throws -> (township: StationProcess, post: StationProcess) {
     let township = try await StationProcess(config: "[station]\nname = \"township\"\n")
-    let postBundle = try await township.enroll("post-1", ["--household", "Border post 1"])
+    let postBundle = try await township.enroll(name, enrollArguments)
     let post = try await StationProcess(
       config: """
         [station]
-        name = "post-1"
+        name = "\(name)"
         [timers]
         check_interval_s = 1
         [escalation]
@@ -102,6 +106,12 @@ import Testing
         bundle = "\(postBundle)"
 
         """)
+    return (township, post)
+  }
+
+  @Test func anUnacknowledgedIncidentGoesUpTheChainAndTheAnswerComesBack() async throws {
+    let (township, post) = try await Self.postUnderTownship(
+      "post-1", ["--household", "Border post 1"])
     let bundle = try await post.enroll("yurt-12", ["--household", "Oyun"])
     let box = try Daemon(
       config: Self.boxConfig, arguments: ["--station", post.address], enrollment: bundle)
@@ -158,20 +168,7 @@ import Testing
   }
 
   @Test func whatThePostDoesAfterForwardingFollowsAtTheTownship() async throws {
-    let township = try await StationProcess(config: "[station]\nname = \"township\"\n")
-    let postBundle = try await township.enroll("post-2")
-    let post = try await StationProcess(
-      config: """
-        [station]
-        name = "post-2"
-        [timers]
-        check_interval_s = 1
-        [escalation]
-        after_s = 1
-        [upstream]
-        bundle = "\(postBundle)"
-
-        """)
+    let (township, post) = try await Self.postUnderTownship("post-2")
     let bundle = try await post.enroll("yurt-7", ["--household", "Tseren"])
     let box = try Daemon(
       config: Self.boxConfig, arguments: ["--station", post.address], enrollment: bundle)

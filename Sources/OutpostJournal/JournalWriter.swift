@@ -1,3 +1,5 @@
+import OutpostCore
+
 /// The one owner of a ``RingJournal`` in a running agent: appends from every source go through
 /// it, and each append returns only once its record is durable.
 ///
@@ -15,6 +17,7 @@ public actor JournalWriter {
   /// Syncs performed for waiting records (for status and tests).
   public private(set) var groupCommits = 0
   private var durableWatchers: [Int: AsyncStream<Void>.Continuation] = [:]
+  private var alarmWatchers: [Int: AsyncStream<Record>.Continuation] = [:]
   private var nextWatcher = 0
 
   /// - Parameters:
@@ -44,10 +47,24 @@ public actor JournalWriter {
   /// waits for. Lets a caller number records in order without holding its own lock across the
   /// group-commit delay.
   ///
+  /// An alarm goes to the ``appendedAlarms()`` watchers once it is written and before its
+  /// sync, so the uplink can send it while the disk makes it durable.
+  ///
   /// - Throws: ``JournalError`` from the append, or from the sync of an alarm.
   public func appendNow(_ entry: JournalEntry) throws -> UInt64 {
     if entry.priority == .alarm {
-      let seq = try journal.append(entry, durable: true)
+      let seq = try journal.append(entry, durable: false)
+      if !alarmWatchers.isEmpty {
+        let record = Record(
+          seq: seq, kind: entry.kind, priority: entry.priority, time: entry.time, body: entry.body)
+        for watcher in alarmWatchers.values { watcher.yield(record) }
+      }
+      do {
+        try journal.sync()
+      } catch {
+        resumeWaiters(with: error)
+        throw error
+      }
       resumeWaiters(with: nil)
       signalDurable()
       return seq
@@ -104,8 +121,28 @@ public actor JournalWriter {
     return stream
   }
 
+  /// Each alarm as it is appended, before the sync that makes it durable: for the uplink, which
+  /// sends it meanwhile, so the disk's flush and the trip to the station overlap.
+  ///
+  /// Such an alarm may reach the station and yet be lost here, when the power fails within that
+  /// sync: the box never reported it recorded, and no other record will ever have its number
+  /// (the journal skips the rest of its sequence lease after a crash), so the station's copy
+  /// stays the only one and nothing is stored twice.
+  public func appendedAlarms() -> AsyncStream<Record> {
+    let (stream, continuation) = AsyncStream<Record>.makeStream(
+      bufferingPolicy: .bufferingNewest(64))
+    let id = nextWatcher
+    nextWatcher += 1
+    alarmWatchers[id] = continuation
+    continuation.onTermination = { [weak self] _ in
+      Task { await self?.forgetWatcher(id) }
+    }
+    return stream
+  }
+
   private func forgetWatcher(_ id: Int) {
     durableWatchers[id] = nil
+    alarmWatchers[id] = nil
   }
 
   private func signalDurable() {

@@ -8,8 +8,11 @@ import OutpostStore
 ///
 /// Alarms jump the queue here as they do on the wire: batches carrying an alarm make the next
 /// round on their own, ahead of routine batches that arrived before them, and a routine round
-/// takes at most ``roundRecordLimit`` records. An SOS thus waits for at most one bounded round
-/// already committing plus its own small one, however large the backlog of a thousand boxes.
+/// takes at most ``roundRecordLimit`` records. A routine round that has not begun to commit
+/// when an alarm arrives gives way (``IngestPreemption``; the SQLite store honours it): it
+/// rolls back and runs again after the alarm's round. An SOS thus waits at most for the commit
+/// of one bounded round plus its own small round, however large the backlog of a thousand
+/// boxes.
 actor Ingestor {
   /// Records of routine batches one transaction takes at most (a single larger batch goes
   /// alone). Small, because an alarm that arrives waits for the round already committing:
@@ -28,11 +31,19 @@ actor Ingestor {
   private let onEvents: @Sendable ([StoreEvent]) async -> Void
   private var pending: [Pending] = []
   private var committing = false
+  /// The routine round being stored, which an alarm may preempt.
+  private var routineRound: IngestPreemption?
   /// Batches waiting for the next round (for status and tests).
   var queued: Int { pending.count }
   /// Transactions and records committed, for status and the benchmark.
   private(set) var commits = 0
   private(set) var records = 0
+  /// Routine rounds that gave way to an alarm and ran again.
+  private(set) var preempted = 0
+  /// Routine rounds preempted since one last committed: a round that gave way this often
+  /// runs to its end, so that alarms arriving back to back cannot hold routine records off.
+  private var preemptedInARow = 0
+  static let preemptionsInARow = 3
 
   init(
     store: any StationStore, logger: Logger,
@@ -48,10 +59,9 @@ actor Ingestor {
   /// - Throws: the store's error when the transaction failed; nothing of the batch was stored.
   func submit(_ batch: IngestBatch) async throws {
     try await withCheckedThrowingContinuation { continuation in
-      pending.append(
-        Pending(
-          batch: batch, hasAlarm: batch.records.contains { $0.priority == .alarm },
-          waiter: continuation))
+      let hasAlarm = batch.records.contains { $0.priority == .alarm }
+      pending.append(Pending(batch: batch, hasAlarm: hasAlarm, waiter: continuation))
+      if hasAlarm { routineRound?.preempt() }
       if !committing {
         committing = true
         Task { await self.commitWhilePending() }
@@ -62,12 +72,30 @@ actor Ingestor {
   private func commitWhilePending() async {
     while !pending.isEmpty {
       let round = nextRound()
+      let preemption =
+        round.contains(where: \.hasAlarm) || preemptedInARow >= Self.preemptionsInARow
+        ? nil : IngestPreemption()
+      routineRound = preemption
+      defer { routineRound = nil }
       do {
-        let events = try await store.ingest(round.map(\.batch), receivedAtMs: wallClockMs())
+        let batches = round.map(\.batch)
+        let events =
+          if let preemption {
+            try await store.ingest(batches, receivedAtMs: wallClockMs(), preemption: preemption)
+          } else {
+            try await store.ingest(batches, receivedAtMs: wallClockMs())
+          }
         commits += 1
+        if !round.contains(where: \.hasAlarm) { preemptedInARow = 0 }
         records += round.reduce(0) { $0 + $1.batch.records.count }
         for entry in round { entry.waiter.resume() }
         if !events.isEmpty { await onEvents(events) }
+      } catch StoreError.preempted {
+        // Nothing of the round was stored: its batches go back to the front, in their order,
+        // and the alarm that preempted it makes the next round.
+        preempted += 1
+        preemptedInARow += 1
+        pending.insert(contentsOf: round, at: 0)
       } catch {
         logger.error(
           "storing \(round.count) batches failed, nothing acknowledged: \(error)",

@@ -237,6 +237,20 @@ public final class SQLiteStationStore: StationStore {
   }
 
   public func ingest(_ batches: [IngestBatch], receivedAtMs: Int64) async throws -> [StoreEvent] {
+    try await ingest(batches, receivedAtMs: receivedAtMs, preemption: nil)
+  }
+
+  /// Preempted, the transaction stops at the next record or step and rolls back; only its
+  /// commit cannot be stopped.
+  public func ingest(
+    _ batches: [IngestBatch], receivedAtMs: Int64, preemption: IngestPreemption
+  ) async throws -> [StoreEvent] {
+    try await ingest(batches, receivedAtMs: receivedAtMs, preemption: Optional(preemption))
+  }
+
+  private func ingest(
+    _ batches: [IngestBatch], receivedAtMs: Int64, preemption: IngestPreemption?
+  ) async throws -> [StoreEvent] {
     guard batches.contains(where: { !$0.records.isEmpty }) else { return [] }
     let count = batches.reduce(0) { $0 + $1.records.count }
     return try await writing("ingest \(count) records") { db in
@@ -266,6 +280,7 @@ public final class SQLiteStationStore: StationStore {
             SequenceColumns.column(record.time.sinceBootMs),
             record.body.withUnsafeBufferPointer { Data(buffer: $0) }, receivedAtMs,
           ])
+          try preemption?.checkpoint()
           try insert.execute()
           new[index] = db.changesCount > 0
         }
@@ -274,6 +289,7 @@ public final class SQLiteStationStore: StationStore {
       let plan = IngestPlan(batches: batches) { stored[$0][$1] }
       var events: [StoreEvent] = []
       for step in plan.steps {
+        try preemption?.checkpoint()
         try Self.apply(step, db, receivedAtMs: receivedAtMs, events: &events)
       }
       for change in plan.devices {
@@ -282,6 +298,8 @@ public final class SQLiteStationStore: StationStore {
       for update in batches.compactMap(\.datagramWindow) {
         try Self.merge(update, db)
       }
+      // GRDB commits when this returns: from here on the ingest runs to its end.
+      try preemption?.committing()
       return events
     }
   }

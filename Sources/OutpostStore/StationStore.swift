@@ -58,6 +58,10 @@ public protocol StationStore: Sendable {
   ///   not in the store; ``StoreError/unavailable(_:)``. Either way nothing of the call is
   ///   stored.
   func ingest(_ batches: [IngestBatch], receivedAtMs: Int64) async throws -> [StoreEvent]
+  /// ``ingest(_:receivedAtMs:)``, which `preemption` may stop before it begins to commit.
+  /// - Throws: also ``StoreError/preempted``; nothing is stored then.
+  func ingest(_ batches: [IngestBatch], receivedAtMs: Int64, preemption: IngestPreemption)
+    async throws -> [StoreEvent]
   /// Stored records, newest first.
   func events(_ query: EventQuery) async throws -> [StoredEvent]
 
@@ -235,6 +239,15 @@ public struct DeviceSummary: Sendable, Hashable {
 }
 
 /// Records of one device and epoch, ascending by sequence number, as a batch brought them.
+extension StationStore {
+  /// A store that cannot be preempted ingests as ``ingest(_:receivedAtMs:)`` does.
+  public func ingest(
+    _ batches: [IngestBatch], receivedAtMs: Int64, preemption: IngestPreemption
+  ) async throws -> [StoreEvent] {
+    try await ingest(batches, receivedAtMs: receivedAtMs)
+  }
+}
+
 public struct IngestBatch: Sendable, Hashable {
   public var deviceID: Int64
   public var epoch: UInt64
@@ -427,6 +440,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
   case unavailable(String)
   /// The schema in the database is newer than this program knows.
   case schemaTooNew(found: Int, known: Int)
+  /// An ingest gave way to an alarm (``IngestPreemption``) before it committed; nothing of it
+  /// was stored, and it is to be run again.
+  case preempted
 
   public var description: String {
     switch self {
@@ -437,6 +453,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case .unavailable(let why): "store unavailable: \(why)"
     case .schemaTooNew(let found, let known):
       "the database schema is version \(found); this station knows up to \(known)"
+    case .preempted: "the ingest gave way to an alarm before it committed; nothing was stored"
     }
   }
 }

@@ -44,11 +44,22 @@ final class Session {
   /// Where the backlog continues.
   private var backlogCursor = RingPosition(offset: 0)
   /// Batches sent and not yet wholly acknowledged, oldest first.
-  private var flights: [Set<UInt64>] = []
+  private var flights: [Flight] = []
+  /// How many backlog batches may be in flight (alarms do not wait for it).
+  private var pacer = BacklogPacer(limit: 1)
   private var inFlight: Set<UInt64> = []
+  /// Wakes the session when the pacer's pause ends (one at a time).
+  private var resumeTask: Task<Void, Never>?
   /// Alarm batches may go beyond the window by this many, so an SOS never waits behind the
   /// backlog's acknowledgements.
   private static let alarmOvertake = 4
+
+  /// A batch sent and not yet wholly acknowledged.
+  private struct Flight {
+    var seqs: Set<UInt64>
+    var sentAt: ContinuousClock.Instant
+    var alarm: Bool
+  }
 
   init(uplink: Uplink, station: StationAddress) {
     self.uplink = uplink
@@ -59,6 +70,10 @@ final class Session {
     case message(WireMessage)
     case closed((any Error)?)
     case durable
+    /// An alarm just appended, not yet durable: it may be sent while the journal syncs it.
+    case alarm(Record)
+    /// The backlog's pause (``BacklogPacer``) ended.
+    case resume
     case tick
   }
 
@@ -73,6 +88,7 @@ final class Session {
     self.sink = sink
     defer {
       timer?.cancel()
+      resumeTask?.cancel()
       sink.finish()
     }
     let clock = await uplink.delegate.uplinkClock()
@@ -91,6 +107,7 @@ final class Session {
           nextSeq: nextSeq, boot: clock.boot, wallMs: clock.wallMs, timeAnchor: clock.anchor)))
     arm(at: started + uplink.settings.welcomeTimeout, sink: sink)
     let durable = await writer.durableAppends()
+    let appendedAlarms = await writer.appendedAlarms()
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         do {
@@ -102,6 +119,9 @@ final class Session {
       }
       group.addTask {
         for await _ in durable { sink.yield(.durable) }
+      }
+      group.addTask {
+        for await record in appendedAlarms { sink.yield(.alarm(record)) }
       }
       defer { group.cancelAll() }
       for await event in events {
@@ -119,6 +139,17 @@ final class Session {
             try await scanAlarms()
             try await fill(outbound)
           }
+        case .alarm(let record):
+          if welcomed && !inFlight.contains(record.seq)
+            && !alarmQueue.contains(where: { $0.seq == record.seq })
+          {
+            alarmQueue.append(record)
+            alarmQueue.sort { $0.seq < $1.seq }
+            try await fill(outbound)
+          }
+        case .resume:
+          resumeTask = nil
+          if welcomed { try await fill(outbound) }
         case .tick:
           try await tick(outbound, sink: sink)
         }
@@ -139,6 +170,7 @@ final class Session {
         throw SessionFailure("the station chose protocol version \(welcome.version)")
       }
       window = max(1, min(Int(welcome.window), uplink.settings.maxWindow))
+      pacer = BacklogPacer(limit: window, share: uplink.settings.backlogShare)
       maxRecords = max(1, min(Int(welcome.maxRecordsPerBatch), WireLimits.maxRecordsPerBatch))
       pingInterval = .seconds(max(5, Int(welcome.pingIntervalSeconds)))
       welcomed = true
@@ -201,8 +233,14 @@ final class Session {
     var cleared: [UInt64] = []
     for seq in inFlight where applied.contains(where: { $0.contains(seq) }) { cleared.append(seq) }
     for seq in cleared { inFlight.remove(seq) }
-    for index in flights.indices { flights[index].subtract(cleared) }
-    flights.removeAll { $0.isEmpty }
+    let now = ContinuousClock.now
+    for index in flights.indices {
+      flights[index].seqs.subtract(cleared)
+      if flights[index].seqs.isEmpty && !flights[index].alarm {
+        pacer.roundTrip(now - flights[index].sentAt, at: now)
+      }
+    }
+    flights.removeAll { $0.seqs.isEmpty }
     alarmQueue.removeAll { record in applied.contains { $0.contains(record.seq) } }
     await uplink.delegate.uplinkStored(applied, newly: fromWelcome ? nil : cleared.count)
   }
@@ -210,23 +248,28 @@ final class Session {
   // MARK: Sending
 
   /// Sends batches while the window allows: queued alarms first (they may overtake a full
-  /// window by a few batches), then the backlog in ring order.
+  /// window by a few batches), then the backlog in ring order, as many batches in flight as
+  /// the pacer allows.
   private func fill(_ outbound: NIOAsyncChannelOutboundWriter<WireMessage>) async throws {
     while !alarmQueue.isEmpty && flights.count < window + Self.alarmOvertake {
       let batch = Array(alarmQueue.prefix(maxRecords))
       alarmQueue.removeFirst(batch.count)
-      try await send(batch, outbound)
+      try await send(batch, alarm: true, outbound)
     }
-    while flights.count < window {
+    while flights.count < pacer.allowed {
+      guard pacer.mayStart(at: .now) else {
+        resumeLater()
+        return
+      }
       let batch = try await nextBacklog()
       guard !batch.isEmpty else { return }
-      try await send(batch, outbound)
+      try await send(batch, alarm: false, outbound)
     }
   }
 
-  private func send(_ records: [Record], _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>)
-    async throws
-  {
+  private func send(
+    _ records: [Record], alarm: Bool, _ outbound: NIOAsyncChannelOutboundWriter<WireMessage>
+  ) async throws {
     try await outbound.write(.batch(Batch(epoch: epoch, records: records.map(WireRecord.init))))
     if unansweredSince == nil {
       unansweredSince = .now
@@ -234,7 +277,7 @@ final class Session {
     }
     let seqs = Set(records.map(\.seq))
     inFlight.formUnion(seqs)
-    flights.append(seqs)
+    flights.append(Flight(seqs: seqs, sentAt: .now, alarm: alarm))
   }
 
   /// Records ``nextBacklog()`` looks at per visit to the journal writer. After a reconnect the
@@ -317,6 +360,15 @@ final class Session {
   }
 
   // MARK: Timers
+
+  /// Has the session woken (``Event/resume``) when the backlog's pause ends.
+  private func resumeLater() {
+    guard resumeTask == nil, let sink, let at = pacer.resumeAt else { return }
+    resumeTask = Task {
+      try? await Task.sleep(until: at, clock: .continuous)
+      if !Task.isCancelled { sink.yield(.resume) }
+    }
+  }
 
   /// Wakes the session at `deadline` (one timer at a time; nothing wakes it in between).
   private func arm(at deadline: ContinuousClock.Instant, sink: AsyncStream<Event>.Continuation) {

@@ -29,13 +29,18 @@ public struct UplinkSettings: Sendable {
   public var pongTimeout: Duration
   /// Batches in flight when the station allows more.
   public var maxWindow: Int
+  /// The share of the link's time a backlog may take, from 0.05 to 1: after each backlog batch
+  /// the uplink pauses so that alarms find the link, the station and the cores free
+  /// (``BacklogPacer``). 1 sends the backlog back to back.
+  public var backlogShare: Double
 
   public init(
     device: String, stations: [StationAddress], capabilities: Capabilities = [],
     connectTimeout: Duration = .seconds(10), welcomeTimeout: Duration = .seconds(20),
     backoffInitial: Duration = .seconds(1), backoffMax: Duration = .seconds(300),
-    pongTimeout: Duration = .seconds(20), maxWindow: Int = 8
+    pongTimeout: Duration = .seconds(20), maxWindow: Int = 8, backlogShare: Double = 0.5
   ) {
+    precondition((0.05...1).contains(backlogShare), "backlogShare must be from 0.05 to 1")
     self.device = device
     self.stations = stations
     self.capabilities = capabilities
@@ -45,6 +50,7 @@ public struct UplinkSettings: Sendable {
     self.backoffMax = backoffMax
     self.pongTimeout = pongTimeout
     self.maxWindow = maxWindow
+    self.backlogShare = backlogShare
   }
 }
 

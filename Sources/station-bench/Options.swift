@@ -10,6 +10,8 @@ struct Options {
   var backlog = 100_000
   /// Pause between one press's acknowledgement and the next press.
   var pressGapMs = 5
+  /// The box's `uplink.backlog_share_percent` (nil: the agent's default).
+  var backlogSharePercent: Int?
   /// Simulated boxes of the ingest run.
   var boxes = 1000
   /// Batches each simulated box sends, and records in each.
@@ -21,11 +23,14 @@ struct Options {
   var runIngest = true
   /// Exit with status 1 when a bar fails.
   var check = false
+  /// Keep the scratch directory (stores, journals, daemons' logs) after a passing run too.
+  var keep = false
 
   static let usage = """
     usage: station-bench --bin DIR [--dir DIR] [--presses N] [--backlog N] [--gap-ms MS]
+                         [--backlog-share PERCENT]
                          [--boxes N] [--batches N] [--records N] [--postgres URL]
-                         [--only sos|ingest] [--check]
+                         [--only sos|ingest] [--check] [--keep]
 
     SOS latency through real outpostd and outpost-station processes on loopback (TLS 1.3,
     SQLite store), and station ingest from simulated boxes, against in-process baselines.
@@ -36,12 +41,15 @@ struct Options {
       --presses N     presses on the idle link, and at least N during drains (default 1000)
       --backlog N     records in the box's journal at the start of each drain (default 100000)
       --gap-ms MS     pause after each press is acknowledged (default 5)
+      --backlog-share PERCENT
+                      the box's uplink.backlog_share_percent, 5 to 100 (default: the agent's, 50)
       --boxes N       simulated boxes in the ingest run (default 1000)
       --batches N     batches each box sends (default 4)
       --records N     records per batch (default 64, at most 256)
       --postgres URL  postgres://user:password@host:port/database for the PostgreSQL row
       --only KIND     run only the SOS latency or only the ingest part
       --check         exit with status 1 if a bar fails
+      --keep          keep the scratch directory (stores, journals, the daemons' logs)
     """
 
   /// Parses `arguments` (without the program name).
@@ -68,6 +76,7 @@ struct Options {
       case "--presses": options.presses = try number(flag, 1...1_000_000)
       case "--backlog": options.backlog = try number(flag, 0...10_000_000)
       case "--gap-ms": options.pressGapMs = try number(flag, 0...10_000)
+      case "--backlog-share": options.backlogSharePercent = try number(flag, 5...100)
       case "--boxes": options.boxes = try number(flag, 1...20_000)
       case "--batches": options.batchesPerBox = try number(flag, 1...10_000)
       case "--records": options.recordsPerBatch = try number(flag, 1...256)
@@ -79,6 +88,7 @@ struct Options {
         case let other: throw UsageError("--only must be sos or ingest, not \(other)")
         }
       case "--check": options.check = true
+      case "--keep": options.keep = true
       case "-h", "--help": throw UsageError(nil)
       default: throw UsageError("unknown option \(flag)")
       }

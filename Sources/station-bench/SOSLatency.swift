@@ -137,6 +137,7 @@ struct SOSLatencyBench {
 
       [uplink]
       enrollment = "\(bundle)"
+      \(options.backlogSharePercent.map { "backlog_share_percent = \($0)" } ?? "")
 
       """)
     let box = try Daemon(

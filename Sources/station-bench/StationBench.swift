@@ -70,7 +70,12 @@ struct StationBench {
     }
     report.loadAfter = loadAverage()
     let passed = report.print()
-    scratch.remove()
+    if options.keep {
+      scratch.keep = true
+      printError("station-bench: scratch directory kept: \(scratch.path)")
+    } else {
+      scratch.remove()
+    }
     if options.check && !passed { exit(1) }
   }
 }

@@ -122,6 +122,26 @@ import Testing
     #expect(record.time.wallMs == 1_790_000_001_500)
   }
 
+  /// The uplink sends an alarm while the journal syncs it, so the station's ack can be handled
+  /// before the append returns: the alarm must still become *delivered*.
+  @Test func anAckThatCameBeforeTheAppendReturnedStillDelivers() async throws {
+    let fixture = try await RecorderFixture()
+    let next = await fixture.writer.withJournal { $0.nextSequenceNumber }
+    let changes = await fixture.recorder.changes()
+    // The ack as the uplink reports it, before the recorder tracks the alarm.
+    await fixture.recorder.stationAcknowledged([next...next], newly: 1)
+    let sos = try await fixture.recorder.trigger(.help, source: "test")
+    #expect(sos.seq == next)
+    var moments: [FeedbackMoment] = []
+    for await change in changes {
+      if case .alarm(let alarm, let moment) = change, alarm.seq == next { moments.append(moment) }
+      if moments.count == 2 { break }
+    }
+    #expect(moments == [.recorded, .delivered])
+    let status = try await fixture.recorder.status(freshJournal: true)
+    #expect(status.lastAlarm?.progress == .delivered)
+  }
+
   @Test func progressFollowsTheStationAndTheOfficer() async throws {
     let fixture = try await RecorderFixture()
     let changes = await fixture.recorder.changes()

@@ -6,7 +6,8 @@ import Testing
 
 @testable import OutpostStation
 
-/// The ingest queue's rounds: alarms ahead of routine batches, and routine rounds bounded.
+/// The ingest queue's rounds: alarms ahead of routine batches, routine rounds bounded, and a
+/// routine round not yet committing preempted by an alarm.
 @Suite struct IngestorTests {
   @Test func anAlarmBatchOvertakesRoutineBatchesQueuedBeforeIt() async throws {
     let store = RoundRecordingStore()
@@ -47,6 +48,40 @@ import Testing
     #expect(store.rounds == [[1], [10_000, 20_000], [30_000, 40_000], [50_000]])
   }
 
+  @Test func aRoutineRoundGivesWayToAnAlarmAndRunsAgainAfterIt() async throws {
+    let store = RoundRecordingStore(holdingPreemptibleRounds: 1)
+    let ingestor = Ingestor(store: store, logger: Logger(label: "test")) { _ in }
+    let routine = Task { try await ingestor.submit(batch(from: 1, count: 10)) }
+    try await store.waitForRounds(1)
+    let sos = Task { try await ingestor.submit(batch(from: 300, count: 1, alarm: true)) }
+    try await sos.value
+    try await routine.value
+    // The routine round stopped before its commit, the SOS went alone, then the routine round
+    // ran again (no token: a preempted round is a new round, and could give way again).
+    #expect(store.rounds == [[1], [300], [1]])
+    #expect(store.tokens == [true, false, true])
+    #expect(await ingestor.preempted == 1)
+  }
+
+  @Test func aRoundThatGaveWayThreeTimesRunsToItsEnd() async throws {
+    let store = RoundRecordingStore(holdingPreemptibleRounds: 3)
+    let ingestor = Ingestor(store: store, logger: Logger(label: "test")) { _ in }
+    let routine = Task { try await ingestor.submit(batch(from: 1, count: 10)) }
+    try await store.waitForRounds(1)
+    var alarms: [Task<Void, any Error>] = []
+    for (index, seq) in [300, 400, 500].enumerated() {
+      alarms.append(
+        Task { try await ingestor.submit(batch(from: UInt64(seq), count: 1, alarm: true)) })
+      try await store.waitForRounds(3 + 2 * index)
+    }
+    try await routine.value
+    for alarm in alarms { try await alarm.value }
+    #expect(store.rounds == [[1], [300], [1], [400], [1], [500], [1]])
+    // The fourth try of the routine round was not preemptible: it could not be held off again.
+    #expect(store.tokens == [true, false, true, false, true, false, false])
+    #expect(await ingestor.preempted == 3)
+  }
+
   private func waitUntilQueued(_ ingestor: Ingestor, _ count: Int) async throws {
     for _ in 0..<5000 {
       if await ingestor.queued >= count { return }
@@ -71,11 +106,40 @@ private func batch(from seq: UInt64, count: Int, alarm: Bool = false) -> IngestB
 
 /// A store that only ingests: it notes the first sequence number of each batch of every round,
 /// and holds the first round until ``release()``, so that a test can queue batches behind it.
+///
+/// Holding preemptible rounds, it holds the first ones given an ``IngestPreemption`` until each
+/// is preempted (and then stops it, as the SQLite store does), and notes which rounds had one.
 private final class RoundRecordingStore: StationStore {
-  private let state = Mutex<(rounds: [[UInt64]], released: Bool)>(([], false))
+  private let state = Mutex<(rounds: [[UInt64]], released: Bool, tokens: [Bool])>(([], false, []))
   private let held = Mutex<CheckedContinuation<Void, Never>?>(nil)
+  /// How many rounds given an ``IngestPreemption`` are held until preempted (0: the store
+  /// ignores preemption, as the PostgreSQL store does).
+  let holding: Int
+
+  init(holdingPreemptibleRounds holding: Int = 0) {
+    self.holding = holding
+  }
 
   var rounds: [[UInt64]] { state.withLock { $0.rounds } }
+  /// For each round, whether it was given an ``IngestPreemption``.
+  var tokens: [Bool] { state.withLock { $0.tokens } }
+
+  func ingest(
+    _ batches: [IngestBatch], receivedAtMs: Int64, preemption: IngestPreemption
+  ) async throws -> [StoreEvent] {
+    guard holding > 0 else { return try await ingest(batches, receivedAtMs: receivedAtMs) }
+    let hold = state.withLock { state -> Bool in
+      state.rounds.append(batches.map { $0.records.first?.seq ?? 0 })
+      state.tokens.append(true)
+      return state.tokens.count(where: { $0 }) <= holding
+    }
+    while hold && !preemption.wasPreempted {
+      try await Task.sleep(for: .milliseconds(1))
+    }
+    try preemption.checkpoint()
+    try preemption.committing()
+    return []
+  }
 
   func release() {
     state.withLock { $0.released = true }
@@ -93,7 +157,8 @@ private final class RoundRecordingStore: StationStore {
   func ingest(_ batches: [IngestBatch], receivedAtMs: Int64) async throws -> [StoreEvent] {
     let hold = state.withLock { state -> Bool in
       state.rounds.append(batches.map { $0.records.first?.seq ?? 0 })
-      return state.rounds.count == 1 && !state.released
+      state.tokens.append(false)
+      return state.rounds.count == 1 && !state.released && holding == 0
     }
     if hold {
       await withCheckedContinuation { continuation in

@@ -28,6 +28,32 @@ struct SQLiteStoreTests {
     try await store.close()
   }
 
+  @Test("a preempted ingest stores nothing; one already committing cannot be preempted")
+  func preemptedIngest() async throws {
+    let directory = TemporaryDirectory("store")
+    let store = try SQLiteStationStore(path: directory.file("station.sqlite"), logger: testLogger)
+    try await store.migrate()
+    let box = try await store.addDevice(registration("box-a"), atMs: 1)
+    let batch = IngestBatch(deviceID: box.id, epoch: 5, records: (1...300).map { reading($0) })
+
+    let preempted = IngestPreemption()
+    #expect(preempted.preempt())
+    await #expect(throws: StoreError.preempted) {
+      _ = try await store.ingest([batch], receivedAtMs: 3, preemption: preempted)
+    }
+    #expect(try await store.storedRanges(deviceID: box.id, epoch: 5, from: 0, limit: 4) == [])
+    #expect(try await store.summary("box-a")?.records == 0)
+
+    // Run again, as the ingestor does, it stores the batch whole.
+    let again = IngestPreemption()
+    _ = try await store.ingest([batch], receivedAtMs: 4, preemption: again)
+    #expect(again.preempt() == false)
+    #expect(again.wasPreempted == false)
+    #expect(
+      try await store.storedRanges(deviceID: box.id, epoch: 5, from: 0, limit: 4) == [1...300])
+    try await store.close()
+  }
+
   @Test("datagram windows and counter leases survive reopening")
   func datagramStateAfterReopening() async throws {
     let directory = TemporaryDirectory("store")

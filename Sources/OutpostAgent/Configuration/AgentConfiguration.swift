@@ -245,6 +245,8 @@ public struct UplinkConfiguration: Sendable, Hashable {
   public var backoffMax: Duration = .seconds(300)
   /// How long a ping may go unanswered before the link counts as half-open.
   public var pongTimeout: Duration = .seconds(20)
+  /// The share of the link's time, in percent, a backlog may take (alarms never wait for it).
+  public var backlogSharePercent = 50
 
   public init() {}
 }

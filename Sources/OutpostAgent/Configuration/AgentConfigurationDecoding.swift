@@ -93,6 +93,8 @@ extension AgentConfiguration {
         try uplink.integer("backoff_max_s", default: 300, in: 1...3600, unit: "seconds"))
       configuration.uplink.pongTimeout = .seconds(
         try uplink.integer("pong_timeout_s", default: 20, in: 2...600, unit: "seconds"))
+      configuration.uplink.backlogSharePercent = Int(
+        try uplink.integer("backlog_share_percent", default: 50, in: 5...100, unit: "percent"))
       try uplink.finish()
     }
     try root.finish()

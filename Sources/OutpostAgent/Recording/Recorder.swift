@@ -277,6 +277,7 @@ public actor Recorder {
   /// become *delivered*.
   public func stationStored(_ seqs: ClosedRange<UInt64>) async throws {
     try await writer.withJournal { try $0.acknowledge(seqs) }
+    rememberAcknowledged([seqs])
     for index in alarms.indices
     where seqs.contains(alarms[index].seq) && alarms[index].progress == .recorded {
       update(index, to: .delivered)
@@ -291,6 +292,7 @@ public actor Recorder {
   /// every ack of a draining backlog; the oldest pending record is looked up again only when it
   /// was among them, at most every two seconds.
   public func stationAcknowledged(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {
+    rememberAcknowledged(ranges)
     for index in alarms.indices
     where alarms[index].progress == .recorded
       && ranges.contains(where: { $0.contains(alarms[index].seq) })
@@ -508,6 +510,24 @@ public actor Recorder {
     alarms.append(alarm)
     if alarms.count > Self.alarmsKept { alarms.removeFirst(alarms.count - Self.alarmsKept) }
     publish(.alarm(alarm, .recorded))
+    // The uplink sends an alarm while the journal syncs it, so the station's ack may have been
+    // handled here before the append returned.
+    if alarm.progress == .recorded,
+      recentlyAcknowledged.contains(where: { $0.contains(alarm.seq) })
+    {
+      update(alarms.count - 1, to: .delivered)
+    }
+  }
+
+  /// The ranges of the last few acknowledgements, for ``track(_:)``.
+  private var recentlyAcknowledged: [ClosedRange<UInt64>] = []
+  private static let recentAcknowledgements = 64
+
+  private func rememberAcknowledged(_ ranges: [ClosedRange<UInt64>]) {
+    recentlyAcknowledged += ranges
+    if recentlyAcknowledged.count > Self.recentAcknowledgements {
+      recentlyAcknowledged.removeFirst(recentlyAcknowledged.count - Self.recentAcknowledgements)
+    }
   }
 
   private func update(_ index: Int, to progress: AlarmProgress) {

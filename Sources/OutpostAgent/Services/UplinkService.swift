@@ -91,7 +91,8 @@ final class UplinkService: Service {
       let settings = UplinkSettings(
         device: bundle.device, stations: stations,
         capabilities: Self.capabilities(configuration),
-        backoffMax: configuration.uplink.backoffMax, pongTimeout: configuration.uplink.pongTimeout)
+        backoffMax: configuration.uplink.backoffMax, pongTimeout: configuration.uplink.pongTimeout,
+        backlogShare: Double(configuration.uplink.backlogSharePercent) / 100)
       Task { await recorder.enrollment(waiting: false) }
       logger.info(
         "uplink for \(bundle.device) to \(stations.map(\.description).joined(separator: ", "))")

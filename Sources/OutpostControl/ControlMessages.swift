@@ -69,6 +69,11 @@ public struct ControlRequest: Codable, Sendable, Hashable {
 /// progress waited for did not come), `status` (with `status`), `line` (a line of journal
 /// output, in `text`), `exit` (the status `outpostctl` exits with, in `code`) or `error` (in
 /// `message`).
+///
+/// A `delivered` reply also carries `acked_at_us`: when the station's ack reached the box, in µs
+/// of the box's `CLOCK_MONOTONIC`. The box sends an alarm while its journal syncs it, so the ack
+/// can come before the alarm is durable here; *delivered* is still reported after *recorded*,
+/// and this says when the ack itself arrived (for measuring the trip to the station and back).
 public struct ControlReply: Codable, Sendable, Hashable {
   public var event: String
   public var seq: UInt64?
@@ -81,11 +86,18 @@ public struct ControlReply: Codable, Sendable, Hashable {
   public var code: Int32?
   /// The `status` object as JSON text (its keys are documented at `outpostctl status`).
   public var status: String?
+  public var ackedAtMicros: UInt64?
+
+  enum CodingKeys: String, CodingKey {
+    case event, seq, kind, incident, presses, progress, text, message, code, status
+    case ackedAtMicros = "acked_at_us"
+  }
 
   public init(
     event: String, seq: UInt64? = nil, kind: String? = nil, incident: UInt64? = nil,
     presses: UInt32? = nil, progress: String? = nil, text: String? = nil,
-    message: String? = nil, code: Int32? = nil, status: String? = nil
+    message: String? = nil, code: Int32? = nil, status: String? = nil,
+    ackedAtMicros: UInt64? = nil
   ) {
     self.event = event
     self.seq = seq
@@ -97,6 +109,7 @@ public struct ControlReply: Codable, Sendable, Hashable {
     self.message = message
     self.code = code
     self.status = status
+    self.ackedAtMicros = ackedAtMicros
   }
 
   /// An `error` reply.

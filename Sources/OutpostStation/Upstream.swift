@@ -233,7 +233,9 @@ private final class UpstreamLink: UplinkDelegate {
     }
   }
 
-  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {}
+  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?, receivedAtMicros: UInt64)
+    async
+  {}
 
   func uplinkReceived(_ message: WireMessage) async {
     await core.upstream.withLock { $0.upstream }?.received(message)

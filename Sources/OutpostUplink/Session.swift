@@ -67,7 +67,9 @@ final class Session {
   }
 
   enum Event: Sendable {
-    case message(WireMessage)
+    /// A message from the station, and when it came off the connection (µs of
+    /// `CLOCK_MONOTONIC`).
+    case message(WireMessage, atMicros: UInt64)
     case closed((any Error)?)
     case durable
     /// An alarm just appended, not yet durable: it may be sent while the journal syncs it.
@@ -111,7 +113,9 @@ final class Session {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         do {
-          for try await message in inbound { sink.yield(.message(message)) }
+          for try await message in inbound {
+            sink.yield(.message(message, atMicros: monotonicMicros()))
+          }
           sink.yield(.closed(nil))
         } catch {
           sink.yield(.closed(error))
@@ -126,11 +130,11 @@ final class Session {
       defer { group.cancelAll() }
       for await event in events {
         switch event {
-        case .message(let message):
+        case .message(let message, let atMicros):
           lastHeard = .now
           unansweredSince = nil
           sentWhenHeard = uplink.traffic.sent
-          try await handle(message, outbound: outbound, sink: sink)
+          try await handle(message, at: atMicros, outbound: outbound, sink: sink)
         case .closed(let error):
           if let error { throw SessionFailure(uplink.describe(error)) }
           throw SessionFailure(welcomed ? "closed by the station" : "closed before welcome")
@@ -160,8 +164,8 @@ final class Session {
   // MARK: Messages
 
   private func handle(
-    _ message: WireMessage, outbound: NIOAsyncChannelOutboundWriter<WireMessage>,
-    sink: AsyncStream<Event>.Continuation
+    _ message: WireMessage, at receivedAtMicros: UInt64,
+    outbound: NIOAsyncChannelOutboundWriter<WireMessage>, sink: AsyncStream<Event>.Continuation
   ) async throws {
     switch message {
     case .welcome(let welcome):
@@ -177,7 +181,7 @@ final class Session {
       logger.notice(
         "link up to \(station): station holds \(welcome.stored.count) ranges of epoch \(String(epoch, radix: 16))",
         metadata: ["station": "\(station)"])
-      try await acknowledge(welcome.stored, fromWelcome: true)
+      try await acknowledge(welcome.stored, fromWelcome: true, at: receivedAtMicros)
       await uplink.delegate.uplinkLink(up: true, station: "\(station)")
       let oldest = await writer.withJournal { $0.oldestPosition }
       alarmCursor = oldest
@@ -191,7 +195,7 @@ final class Session {
         logger.info("ack for another epoch \(String(ack.epoch, radix: 16)) ignored")
         return
       }
-      try await acknowledge(ack.ranges, fromWelcome: false)
+      try await acknowledge(ack.ranges, fromWelcome: false, at: receivedAtMicros)
       wasProductive = true
       try await fill(outbound)
     case .ping(let nonce):
@@ -213,9 +217,13 @@ final class Session {
 
   /// Marks `ranges` acknowledged in the journal (only there does an acknowledgement count) and
   /// forgets the batches they complete.
-  private func acknowledge(_ ranges: [ClosedRange<UInt64>], fromWelcome: Bool) async throws {
+  private func acknowledge(
+    _ ranges: [ClosedRange<UInt64>], fromWelcome: Bool, at receivedAtMicros: UInt64
+  ) async throws {
     guard !ranges.isEmpty else {
-      if fromWelcome { await uplink.delegate.uplinkStored([], newly: nil) }
+      if fromWelcome {
+        await uplink.delegate.uplinkStored([], newly: nil, receivedAtMicros: receivedAtMicros)
+      }
       return
     }
     let applied = try await writer.withJournal { ring -> [ClosedRange<UInt64>] in
@@ -242,7 +250,8 @@ final class Session {
     }
     flights.removeAll { $0.seqs.isEmpty }
     alarmQueue.removeAll { record in applied.contains { $0.contains(record.seq) } }
-    await uplink.delegate.uplinkStored(applied, newly: fromWelcome ? nil : cleared.count)
+    await uplink.delegate.uplinkStored(
+      applied, newly: fromWelcome ? nil : cleared.count, receivedAtMicros: receivedAtMicros)
   }
 
   // MARK: Sending

@@ -59,8 +59,10 @@ public protocol UplinkDelegate: Sendable {
   /// The link came up to `station` (after its welcome), or went down (`station` nil).
   func uplinkLink(up: Bool, station: String?) async
   /// The station holds these records; the journal has already marked them acknowledged.
-  /// `newly` counts those that were not acknowledged before (nil: not known, after a welcome).
-  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async
+  /// `newly` counts those that were not acknowledged before (nil: not known, after a welcome);
+  /// `receivedAtMicros` is when the station's message came off the connection (µs of
+  /// `CLOCK_MONOTONIC`), before the journal was free to mark them.
+  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?, receivedAtMicros: UInt64) async
   /// A downlink message: incident acknowledged or handled, locate-now, neighbour alert, time,
   /// datagram key.
   func uplinkReceived(_ message: WireMessage) async

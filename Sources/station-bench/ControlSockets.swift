@@ -1,5 +1,6 @@
 import Glibc
 import OutpostControl
+import OutpostCore
 
 /// Connects a stream socket to the Unix socket at `path`; nil when it cannot.
 func connectUnix(_ path: String) -> Int32? {
@@ -45,6 +46,9 @@ struct PressTiming: Sendable {
   var startedAt: UInt64
   var recorded: UInt64?
   var delivered: UInt64?
+  /// When the station's ack reached the box, by the box's clock (`acked_at_us` of the
+  /// *delivered* reply; the same `CLOCK_MONOTONIC`).
+  var ackedAtBox: UInt64?
   var acknowledged: UInt64?
   var seq: UInt64?
   /// Set when the press did not open an incident of its own or a step failed.
@@ -91,6 +95,7 @@ func press(socket path: String, timeoutMs: Int, command: String = "sos") -> Pres
         }
       case "delivered":
         timing.delivered = now
+        timing.ackedAtBox = reply.ackedAtMicros
         if wanted == "delivered" { return timing }
       case "acknowledged":
         timing.acknowledged = now

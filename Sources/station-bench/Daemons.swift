@@ -179,10 +179,3 @@ func ownCPUMilliseconds() -> Double {
   let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
   return user + system
 }
-
-/// Monotonic time in microseconds.
-func monotonicMicros() -> UInt64 {
-  var t = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &t)
-  return UInt64(t.tv_sec) * 1_000_000 + UInt64(t.tv_nsec) / 1000
-}

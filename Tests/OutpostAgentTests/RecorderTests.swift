@@ -129,7 +129,7 @@ import Testing
     let next = await fixture.writer.withJournal { $0.nextSequenceNumber }
     let changes = await fixture.recorder.changes()
     // The ack as the uplink reports it, before the recorder tracks the alarm.
-    await fixture.recorder.stationAcknowledged([next...next], newly: 1)
+    await fixture.recorder.stationAcknowledged([next...next], newly: 1, receivedAtMicros: 4242)
     let sos = try await fixture.recorder.trigger(.help, source: "test")
     #expect(sos.seq == next)
     var moments: [FeedbackMoment] = []
@@ -140,6 +140,8 @@ import Testing
     #expect(moments == [.recorded, .delivered])
     let status = try await fixture.recorder.status(freshJournal: true)
     #expect(status.lastAlarm?.progress == .delivered)
+    // When the ack reached the box, kept for `outpostctl`'s *delivered* reply.
+    #expect(status.lastAlarm?.ackReceivedAtMicros == 4242)
   }
 
   @Test func progressFollowsTheStationAndTheOfficer() async throws {

@@ -146,7 +146,8 @@ public struct ControlDesk: Sendable {
             event: updated.progress.rawValue, seq: updated.seq, kind: updated.kind.description,
             incident: updated.incident, presses: updated.presses,
             progress: updated.progress.rawValue, text: updated.acknowledgedBy,
-            message: updated.note)
+            message: updated.note,
+            ackedAtMicros: updated.progress == .delivered ? updated.ackReceivedAtMicros : nil)
           guard await send(reply) else { return false }
           if updated.progress >= wanted { return true }
         }

@@ -65,6 +65,8 @@ public struct TrackedAlarm: Sendable, Hashable {
   public var progress: AlarmProgress
   /// When it was recorded.
   public var time: RecordTime
+  /// When the station's ack for it reached the box (µs of `CLOCK_MONOTONIC`; nil before).
+  public var ackReceivedAtMicros: UInt64? = nil
   /// The officer who acknowledged it, when one has.
   public var acknowledgedBy: String?
   /// The officer's note for the household.

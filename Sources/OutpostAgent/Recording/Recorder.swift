@@ -276,10 +276,12 @@ public actor Recorder {
   /// The station stored these records: the journal may let them go, and alarms among them
   /// become *delivered*.
   public func stationStored(_ seqs: ClosedRange<UInt64>) async throws {
+    let receivedAt = monotonicMicros()
     try await writer.withJournal { try $0.acknowledge(seqs) }
-    rememberAcknowledged([seqs])
+    rememberAcknowledged([seqs], at: receivedAt)
     for index in alarms.indices
     where seqs.contains(alarms[index].seq) && alarms[index].progress == .recorded {
+      alarms[index].ackReceivedAtMicros = receivedAt
       update(index, to: .delivered)
     }
     pending = PendingSummary(try await writer.withJournal { try $0.statistics() })
@@ -291,12 +293,18 @@ public actor Recorder {
   /// after a welcome), so that the pending count follows without rescanning the journal on
   /// every ack of a draining backlog; the oldest pending record is looked up again only when it
   /// was among them, at most every two seconds.
-  public func stationAcknowledged(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {
-    rememberAcknowledged(ranges)
+  ///
+  /// `receivedAtMicros` (µs of `CLOCK_MONOTONIC`) is when the station's ack reached the box,
+  /// kept with the alarms it delivers.
+  public func stationAcknowledged(
+    _ ranges: [ClosedRange<UInt64>], newly: Int?, receivedAtMicros: UInt64 = monotonicMicros()
+  ) async {
+    rememberAcknowledged(ranges, at: receivedAtMicros)
     for index in alarms.indices
     where alarms[index].progress == .recorded
       && ranges.contains(where: { $0.contains(alarms[index].seq) })
     {
+      alarms[index].ackReceivedAtMicros = receivedAtMicros
       update(index, to: .delivered)
     }
     if let newly {
@@ -513,18 +521,20 @@ public actor Recorder {
     // The uplink sends an alarm while the journal syncs it, so the station's ack may have been
     // handled here before the append returned.
     if alarm.progress == .recorded,
-      recentlyAcknowledged.contains(where: { $0.contains(alarm.seq) })
+      let ack = recentlyAcknowledged.last(where: { $0.range.contains(alarm.seq) })
     {
+      alarms[alarms.count - 1].ackReceivedAtMicros = ack.at
       update(alarms.count - 1, to: .delivered)
     }
   }
 
-  /// The ranges of the last few acknowledgements, for ``track(_:)``.
-  private var recentlyAcknowledged: [ClosedRange<UInt64>] = []
+  /// The ranges of the last few acknowledgements and when each reached the box, for
+  /// ``track(_:)``.
+  private var recentlyAcknowledged: [(range: ClosedRange<UInt64>, at: UInt64)] = []
   private static let recentAcknowledgements = 64
 
-  private func rememberAcknowledged(_ ranges: [ClosedRange<UInt64>]) {
-    recentlyAcknowledged += ranges
+  private func rememberAcknowledged(_ ranges: [ClosedRange<UInt64>], at micros: UInt64) {
+    recentlyAcknowledged += ranges.map { ($0, micros) }
     if recentlyAcknowledged.count > Self.recentAcknowledgements {
       recentlyAcknowledged.removeFirst(recentlyAcknowledged.count - Self.recentAcknowledgements)
     }

@@ -133,8 +133,10 @@ struct RecorderLink: UplinkDelegate {
     start.end()
   }
 
-  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?) async {
-    await recorder.stationAcknowledged(ranges, newly: newly)
+  func uplinkStored(_ ranges: [ClosedRange<UInt64>], newly: Int?, receivedAtMicros: UInt64)
+    async
+  {
+    await recorder.stationAcknowledged(ranges, newly: newly, receivedAtMicros: receivedAtMicros)
   }
 
   func uplinkReceived(_ message: WireMessage) async {

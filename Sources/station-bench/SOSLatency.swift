@@ -199,6 +199,11 @@ struct SOSLatencyBench {
     // and go on until the station holds the last backlog record. Which presses fell inside
     // the drain is decided afterwards from the station's own commit times of the backlog.
     let stationDB = try Self.readOnly(path: directory + "/station/station.db")
+    // Every counted press, for looking at where in a drain the slow ones fall (kept with the
+    // scratch directory under --keep): drain, µs from the drain's first commit to the press,
+    // and the press's spans in µs.
+    var pressLog = ["drain,at_us,ack_back_us,recorded_us,delivered_us"]
+    defer { try? writeFile(directory + "/presses-draining.csv", pressLog.joined(separator: "\n") + "\n") }
     let deadline = monotonicMs() + Self.drainBudgetMs
     while result.draining.count < presses {
       guard monotonicMs() < deadline else {
@@ -286,6 +291,9 @@ struct SOSLatencyBench {
         } else {
           cycle.presses += 1
           result.draining.append(timing)
+          pressLog.append(
+            "\(result.drains.count + 1),\(at - firstMicros),\(Self.span(timing.ackedAtBox, timing)),"
+              + "\(Self.span(timing.recorded, timing)),\(Self.span(timing.delivered, timing))")
         }
       }
       result.drains.append(cycle)
@@ -294,6 +302,12 @@ struct SOSLatencyBench {
       )
     }
     return result
+  }
+
+  /// µs from a press's start to `at`, or empty.
+  static func span(_ at: UInt64?, _ timing: PressTiming) -> String {
+    guard let at, at >= timing.startedAt else { return "" }
+    return "\(at - timing.startedAt)"
   }
 
   /// How long the drain cycles may take together, and how many there may be.

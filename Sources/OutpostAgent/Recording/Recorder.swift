@@ -331,7 +331,7 @@ public actor Recorder {
 
   /// Records a rescan reads per visit to the journal writer (well under a millisecond), so an
   /// alarm's append waits for one slice, not for the whole ring.
-  static let rescanSlice = 4096
+  static let rescanSlice = 512
 
   private func rescanPending() async {
     rescanTask = nil

@@ -203,7 +203,9 @@ struct SOSLatencyBench {
     // scratch directory under --keep): drain, µs from the drain's first commit to the press,
     // and the press's spans in µs.
     var pressLog = ["drain,at_us,ack_back_us,recorded_us,delivered_us"]
-    defer { try? writeFile(directory + "/presses-draining.csv", pressLog.joined(separator: "\n") + "\n") }
+    defer {
+      try? writeFile(directory + "/presses-draining.csv", pressLog.joined(separator: "\n") + "\n")
+    }
     let deadline = monotonicMs() + Self.drainBudgetMs
     while result.draining.count < presses {
       guard monotonicMs() < deadline else {

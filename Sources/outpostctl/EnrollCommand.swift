@@ -11,7 +11,8 @@ struct EnrollCommand: ParsableCommand {
     discussion: """
       Checks the bundle, writes it owner-only to STATE_DIR/enrollment.json (replacing an \
       earlier one), and tells a running outpostd to connect with it; an agent started later \
-      reads it at start. Exit status: 0; 1 when the bundle is not usable or cannot be written.
+      reads it at start. Run as root (sudo), it gives the file to the owner of STATE_DIR, the \
+      agent's user. Exit status: 0; 1 when the bundle is not usable or cannot be written.
       """)
 
   @Argument(help: "The bundle file.")
@@ -63,6 +64,18 @@ struct EnrollCommand: ParsableCommand {
     unlink(temporary)
     let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw fail("cannot write") }
+    // An administrator runs this with sudo; the agent runs as its own user, which owns the
+    // state directory (systemd's StateDirectory=). A bundle left to root would be one the
+    // agent cannot read.
+    var directory = stat()
+    if geteuid() == 0, stat(stateDir, &directory) == 0, directory.st_uid != 0,
+      fchown(fd, directory.st_uid, directory.st_gid) != 0
+    {
+      let error = fail("cannot give to the state directory's owner")
+      close(fd)
+      unlink(temporary)
+      throw error
+    }
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     let synced = fsync(fd)
     close(fd)

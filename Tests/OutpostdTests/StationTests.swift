@@ -20,6 +20,27 @@ import Testing
 
     """
 
+  /// `sudo outpostctl enroll` on a packaged box: the state directory belongs to the agent's
+  /// system user, and so must the bundle, owner-only, or the agent cannot read it.
+  @Test(.enabled(if: geteuid() == 0, "needs root, as sudo outpostctl enroll has"))
+  func enrollAsRootGivesTheBundleToTheStateDirectorysOwner() async throws {
+    let station = try await StationProcess()
+    let bundle = try await station.enroll("box-root")
+    let box = TemporaryDirectory("box")
+    let state = box.file("state")
+    #expect(mkdir(state, 0o750) == 0)
+    #expect(chown(state, 65534, 65534) == 0)
+    let enrolled = try runChild(
+      try ProductBinary.path("outpostctl"),
+      ["enroll", bundle, "--state-dir", state, "--run-dir", box.file("run")])
+    #expect(enrolled.ending == .exited(0), "\(enrolled.errorOutput)")
+    var installed = stat()
+    #expect(stat(state + "/enrollment.json", &installed) == 0)
+    #expect(installed.st_uid == 65534 && installed.st_gid == 65534)
+    #expect(installed.st_mode & 0o777 == 0o600)
+    _ = await station.stop()
+  }
+
   @Test func anSOSIsStoredOpensAnIncidentAndTheAcknowledgementReachesTheBox() async throws {
     let station = try await StationProcess()
     let bundle = try await station.enroll(

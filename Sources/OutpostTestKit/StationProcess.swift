@@ -27,9 +27,16 @@ public final class StationProcess: @unchecked Sendable {
 
   /// Makes the CA, then starts the station with `config` (TOML) on `listen` (default: a port
   /// the kernel picks) and waits until it is ready.
-  public init(config: String = "", listen: String = "127.0.0.1:0") async throws {
+  ///
+  /// - Parameter prepareState: runs first, with the state directory's path (not yet made), for
+  ///   a test that puts the state somewhere special, such as a small file system of its own.
+  public init(
+    config: String = "", listen: String = "127.0.0.1:0",
+    prepareState: (_ path: String) throws -> Void = { _ in }
+  ) async throws {
     self.config = config
     notify = try NotifyListener()
+    try prepareState(directory.file("state"))
     try FileBytes.write(Array(config.utf8), to: directory.file("station.toml"))
     let created = try await Self.run(
       [

@@ -276,6 +276,195 @@ import Testing
     #expect(await box.stop() == .exited(0))
   }
 
+  /// The station's disk fills up: its commits fail, so it acknowledges nothing and the box
+  /// keeps its records; once there is space again the box's resend is stored, once, with
+  /// nobody doing anything. The station's state is on a small tmpfs of the test's own, filled
+  /// with a file until the kernel answers ENOSPC, as a full disk does.
+  @Test(.enabled(if: geteuid() == 0, "needs root to mount a small file system of its own"))
+  func aFullDiskAtTheStationStopsAcknowledgementsAndRecoversOnItsOwn() async throws {
+    var mountPoint: String?
+    defer { if let mountPoint { _ = try? runChild("/bin/umount", ["-l", mountPoint]) } }
+    let station = try await StationProcess { path in
+      guard mkdir(path, 0o700) == 0 else { throw TestSetupError("mkdir \(path): errno \(errno)") }
+      let mounted = try runChild(
+        "/bin/mount", ["-t", "tmpfs", "-o", "size=8m,mode=0700", "outpost-full-disk", path])
+      guard mounted.ending == .exited(0) else {
+        throw TestSetupError("mount a tmpfs on \(path): \(mounted.errorOutput)")
+      }
+      mountPoint = path
+    }
+    let bundle = try await station.enroll("ger-full")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let runDirectory = box.runDirectory
+    let pending = { @Sendable () throws -> UInt64? in
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
+      return JSONValue(parsing: status.output)?["pending"]?.uint64
+    }
+    #expect(try await box.outpostctl(["checkin", "--who", "before"]).ending == .exited(0))
+    #expect(await station.eventually { try pending() == 0 }, "\(box.log)")
+
+    let filler = station.stateDirectory + "/filler"
+    let filled = try Self.fillUntilFull(filler)
+    #expect(filled > 0)
+    // The box goes on recording. The first commits may still fit in space SQLite's files hold
+    // already; press on until the station says it could not store.
+    var presses = 0
+    var refused = false
+    while presses < 400 && !refused {
+      let press = try await box.outpostctl(["checkin", "--who", "full-\(presses)"])
+      #expect(press.ending == .exited(0), "\(press.errorOutput)")
+      presses += 1
+      refused = station.log.contains("nothing acknowledged")
+    }
+    #expect(refused, "no failed commit after \(presses) check-ins on a full disk:\n\(station.log)")
+    let sos = try await box.outpostctl(["sos"])
+    #expect(sos.output.hasPrefix("recorded: sos"), "\(sos.output)\(sos.errorOutput)")
+    try await Task.sleep(for: .seconds(3))
+    let heldWhileFull = try pending() ?? 0
+    #expect(heldWhileFull > 0, "the box holds nothing unacknowledged while the station is full")
+    #expect(station.log.contains("cannot store") || box.log.contains("cannot store"))
+
+    // Space comes back; nobody restarts anything.
+    #expect(unlink(filler) == 0)
+    let freed = monotonicMs()
+    let drained = await station.eventually(seconds: 60) { try pending() == 0 }
+    print(
+      "full disk: \(filled) bytes of filler; the first failed commit after \(presses) check-ins; "
+        + "\(heldWhileFull) records held by the box while full; all stored "
+        + "\(monotonicMs() - freed) ms after the space came back")
+    #expect(drained, "box:\n\(box.log)\nstation:\n\(station.log)")
+    let events = try await station.command(["events", "--device", "ger-full", "--json"])
+    #expect(events.ending == .exited(0), "\(events.errorOutput)")
+    let parsed = events.lines.compactMap { JSONValue(parsing: $0) }
+    let seqs = parsed.compactMap { $0["seq"]?.uint64 }
+    #expect(Set(seqs).count == seqs.count, "a record stored twice: \(seqs.sorted())")
+    let checkIns = parsed.filter { $0["kind"]?.string == "check-in" }
+    #expect(checkIns.count == presses + 1, "\(checkIns.count) check-ins stored of \(presses + 1)")
+    #expect(parsed.contains { $0["kind"]?.string == "sos" })
+    let incidents = try await station.command(["incidents", "--json"])
+    #expect(
+      incidents.lines.contains { JSONValue(parsing: $0)?["device"]?.string == "ger-full" },
+      "\(incidents.output)")
+    #expect(await box.stop() == .exited(0))
+    #expect(await station.stop() == .exited(0))
+  }
+
+  /// A station on PostgreSQL whose server becomes unreachable (a fault-injecting proxy between
+  /// them resets its connections and holds new ones) acknowledges nothing, and the box keeps its
+  /// records; once the server answers again the resend is stored, once, with nobody doing
+  /// anything. Runs against the real server of `scripts/postgres-test-server`, in a database of
+  /// its own.
+  @Test(.enabled(if: !postgres.skip, "OUTPOST_SKIP_POSTGRES=1"))
+  func anUnreachablePostgreSQLStopsAcknowledgementsAndTheStationRecoversOnItsOwn() async throws {
+    guard let server = Self.postgres.server else {
+      Issue.record(
+        "OUTPOST_TEST_POSTGRES is not set (postgres://user:password@127.0.0.1:PORT/database, as scripts/postgres-test-server prints); OUTPOST_SKIP_POSTGRES=1 leaves PostgreSQL out"
+      )
+      return
+    }
+    let database = "station_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    try server.sql("CREATE DATABASE \(database)")
+    defer { try? server.sql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+    let proxy = try FaultProxy(upstreamPort: server.port)
+    defer { proxy.stop() }
+    let station = try await StationProcess(
+      config: """
+        [store]
+        kind = "postgresql"
+        host = "127.0.0.1"
+        port = \(proxy.port)
+        user = "\(server.user)"
+        password = "\(server.password)"
+        database = "\(database)"
+
+        """)
+    let bundle = try await station.enroll("ger-pg")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
+    #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
+    let runDirectory = box.runDirectory
+    let pending = { @Sendable () throws -> UInt64? in
+      let status = try runChild(
+        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
+      return JSONValue(parsing: status.output)?["pending"]?.uint64
+    }
+    let first = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(first.ending == .exited(0), "\(first.output)\(first.errorOutput)\n\(station.log)")
+    #expect(try await box.outpostctl(["cancel"]).ending == .exited(0))
+    #expect(await station.eventually { try pending() == 0 }, "\(box.log)")
+
+    // The server goes away: open connections are reset, new ones are held unanswered.
+    proxy.set(.partitioned)
+    proxy.resetAll()
+    let lost = monotonicMs()
+    for index in 0..<5 {
+      #expect(try await box.outpostctl(["checkin", "--who", "pg-\(index)"]).ending == .exited(0))
+    }
+    let sos = try await box.outpostctl(["sos"])
+    #expect(sos.output.hasPrefix("recorded: sos"), "\(sos.output)\(sos.errorOutput)")
+    let refused = await station.eventually(seconds: 60) {
+      station.log.contains("nothing acknowledged")
+    }
+    #expect(refused, "the station did not give up on its store:\n\(station.log)")
+    let heldWhileLost = try pending() ?? 0
+    #expect(heldWhileLost >= 6, "the box holds \(heldWhileLost) records, not the 6 unstored")
+
+    // The server answers again; nobody restarts anything.
+    proxy.set(.healthy)
+    let healed = monotonicMs()
+    let drained = await station.eventually(seconds: 90) { try pending() == 0 }
+    #expect(drained, "box:\n\(box.log)\nstation:\n\(station.log)")
+    print(
+      "unreachable PostgreSQL: the station gave up on the round \(healed - lost) ms after the "
+        + "server went away; \(heldWhileLost) records held by the box meanwhile; all stored "
+        + "\(monotonicMs() - healed) ms after it came back")
+    let events = try await station.command(["events", "--device", "ger-pg", "--json"])
+    #expect(events.ending == .exited(0), "\(events.errorOutput)")
+    let parsed = events.lines.compactMap { JSONValue(parsing: $0) }
+    let seqs = parsed.compactMap { $0["seq"]?.uint64 }
+    #expect(Set(seqs).count == seqs.count, "a record stored twice: \(seqs.sorted())")
+    #expect(parsed.count { $0["kind"]?.string == "check-in" } == 5)
+    #expect(parsed.count { $0["kind"]?.string == "sos" } == 2)
+    let incidents = try await station.command(["incidents", "--json"])
+    #expect(
+      incidents.lines.contains { JSONValue(parsing: $0)?["state"]?.string == "open" },
+      "the SOS sent while the server was away opened no incident: \(incidents.output)")
+    #expect(await box.stop() == .exited(0))
+    #expect(await station.stop() == .exited(0))
+  }
+
+  /// The PostgreSQL server of the test run, read once when the test plan is made: other suites
+  /// in this process set environment variables while tests run, and reading the environment
+  /// meanwhile would race with them.
+  static let postgres: (skip: Bool, server: PostgresTestServer?) = (
+    getenv("OUTPOST_SKIP_POSTGRES").map { String(cString: $0) } == "1",
+    PostgresTestServer.fromEnvironment()
+  )
+
+  /// Writes `path` until the file system is full; returns the bytes written.
+  static func fillUntilFull(_ path: String) throws -> Int {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw TestSetupError("open \(path): errno \(errno)") }
+    defer { close(fd) }
+    let chunk = [UInt8](repeating: 0xA5, count: 65536)
+    var total = 0
+    while true {
+      let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if written > 0 {
+        total += written
+      } else if written < 0 && errno == EINTR {
+        continue
+      } else if written < 0 && errno == ENOSPC {
+        return total
+      } else {
+        throw TestSetupError("write \(path): returned \(written), errno \(errno)")
+      }
+    }
+  }
+
   @Test func aRevokedBoxIsCutAndRefusedWithAClearLine() async throws {
     let station = try await StationProcess()
     let bundle = try await station.enroll("tent-9")
@@ -366,5 +555,47 @@ import Testing
     #expect(bad.ending == .exited(78))
     #expect(
       bad.errorOutput.contains("\(broken):3: link.windows: unknown key"), "\(bad.errorOutput)")
+  }
+}
+
+/// The PostgreSQL server `scripts/postgres-test-server` started, as `OUTPOST_TEST_POSTGRES`
+/// names it (`postgres://user:password@127.0.0.1:PORT/database`).
+struct PostgresTestServer: Sendable {
+  var user: String
+  var password: String
+  var port: UInt16
+  var database: String
+
+  static func fromEnvironment() -> PostgresTestServer? {
+    guard let value = getenv("OUTPOST_TEST_POSTGRES") else { return nil }
+    let url = String(cString: value)
+    guard url.hasPrefix("postgres://") else { return nil }
+    let rest = url.dropFirst("postgres://".count)
+    guard let at = rest.lastIndex(of: "@") else { return nil }
+    let credentials = rest[..<at].split(separator: ":", maxSplits: 1).map(String.init)
+    let location = rest[rest.index(after: at)...].split(separator: "/", maxSplits: 1)
+    guard credentials.count == 2, location.count == 2,
+      let port = location[0].split(separator: ":").last.flatMap({ UInt16($0) })
+    else { return nil }
+    return PostgresTestServer(
+      user: credentials[0], password: credentials[1], port: port, database: String(location[1]))
+  }
+
+  /// Runs one statement with psql, as the server's user, in its first database.
+  func sql(_ statement: String) throws {
+    let candidates =
+      ["/usr/bin/psql"] + (13...20).reversed().map { "/usr/lib/postgresql/\($0)/bin/psql" }
+    guard let binary = candidates.first(where: { access($0, X_OK) == 0 }) else {
+      throw TestSetupError("no psql found")
+    }
+    let result = try runChild(
+      binary,
+      [
+        "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d",
+        database, "-c", statement,
+      ], environment: ["PGPASSWORD": password])
+    guard result.ending == .exited(0) else {
+      throw TestSetupError("psql \(statement): \(result.errorOutput)")
+    }
   }
 }

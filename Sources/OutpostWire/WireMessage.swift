@@ -341,7 +341,7 @@ public struct DatagramKey: Sendable, Hashable {
 }
 
 /// What was wrong with what the other side sent.
-public struct ErrorReport: Sendable, Hashable {
+public struct ErrorReport: Sendable, Hashable, CustomStringConvertible {
   public var code: ErrorCode
   /// At most 200 bytes.
   public var message: String
@@ -352,6 +352,12 @@ public struct ErrorReport: Sendable, Hashable {
     self.code = code
     self.message = message
     self.offset = offset
+  }
+
+  /// "CODE: MESSAGE", and the offset when there is one: "malformed: … (at byte 12)".
+  public var description: String {
+    let at = offset.map { " (at byte \($0))" } ?? ""
+    return "\(code): \(message)\(at)"
   }
 }
 

@@ -576,3 +576,16 @@ struct DatagramFormTests {
     }
   }
 }
+
+@Suite("Error reports as logs show them")
+struct ErrorReportTextTests {
+  /// A box logs the station's refusal with this text, so an administrator reads the code and the
+  /// reason, not a Swift value.
+  @Test func anErrorReportReadsAsCodeReasonAndOffset() {
+    let busy = ErrorReport(code: .busy, message: "the station cannot store now: disk full")
+    #expect("\(busy)" == "busy: the station cannot store now: disk full")
+    let malformed = ErrorReport(code: .malformed, message: "bad varint", offset: 12)
+    #expect("\(malformed)" == "malformed: bad varint (at byte 12)")
+    #expect("\(ErrorReport(code: ErrorCode(rawValue: 99), message: "x"))".hasSuffix(": x"))
+  }
+}

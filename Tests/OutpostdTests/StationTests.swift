@@ -436,6 +436,71 @@ import Testing
     #expect(await station.stop() == .exited(0))
   }
 
+  /// Socket activation as systemd does it: `systemd-socket-activate` (from Debian's systemd
+  /// package, the same `sd_listen_fds` protocol as a `.socket` unit) listens, starts the station
+  /// when the first box connects, and passes the listening socket in; the station serves boxes
+  /// on that socket and binds no address of its own.
+  @Test(
+    .enabled(
+      if: access("/usr/bin/systemd-socket-activate", X_OK) == 0,
+      "needs /usr/bin/systemd-socket-activate (Debian's systemd package)"))
+  func aSocketPassedInBySystemdIsWhereTheStationServesBoxes() async throws {
+    let directory = TemporaryDirectory("activated")
+    let config = directory.file("station.toml")
+    // A configured address the station must leave alone when a socket is passed in.
+    try FileBytes.write(Array("[station]\nlisten = [\"127.0.0.1:1\"]\n".utf8), to: config)
+    let common = [
+      "--config", config, "--state-dir", directory.file("state"), "--run-dir",
+      directory.file("run"),
+    ]
+    let initialized = try await StationProcess.run(["ca", "init"] + common)
+    #expect(initialized.ending == .exited(0), "\(initialized.errorOutput)")
+    let port = try GPSFake.freePort()
+    let bundle = directory.file("felt-1.json")
+    let added = try await StationProcess.run(
+      ["device", "add", "felt-1", "--bundle", bundle, "--station", "127.0.0.1:\(port)"] + common)
+    #expect(added.ending == .exited(0), "\(added.errorOutput)")
+    let notify = try NotifyListener()
+    let activator = try ChildProcess(
+      "/usr/bin/systemd-socket-activate",
+      [
+        "--listen", "127.0.0.1:\(port)", "--setenv", "NOTIFY_SOCKET=\(notify.notifySocket)",
+        try ProductBinary.path("outpost-station"),
+      ] + common, errorPath: directory.file("station.log"))
+    defer {
+      activator.signal(SIGKILL)
+      _ = activator.wait()
+    }
+    let stationLog = { (try? FileBytes.readText(directory.file("station.log"))) ?? "" }
+
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", "127.0.0.1:\(port)"], enrollment: bundle)
+    #expect(
+      await box.waitForNotification(containing: "link up") != nil,
+      "box:\n\(box.log)\nstation:\n\(stationLog())")
+    let ready = try await onOwnThread {
+      var seen: [String] = []
+      while let message = notify.receive() {
+        seen.append(message)
+        if message.contains("READY=1") { return message }
+      }
+      return seen.joined(separator: " | ")
+    }
+    #expect(ready.contains("READY=1") && ready.contains("127.0.0.1:\(port)"), "\(ready)")
+    let sos = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(sos.ending == .exited(0), "\(sos.output)\(sos.errorOutput)\n\(stationLog())")
+    let listening = stationLog().split(separator: "\n").filter {
+      $0.contains("listening for boxes on")
+    }
+    #expect(
+      listening.count == 1 && listening[0].hasSuffix("127.0.0.1:\(port) (from systemd)"),
+      "\(stationLog())")
+    #expect(await box.stop() == .exited(0))
+    activator.signal(SIGTERM)
+    let ending = activator.wait()
+    #expect(ending == .exited(0), "\(stationLog())")
+  }
+
   /// The PostgreSQL server of the test run, read once when the test plan is made: other suites
   /// in this process set environment variables while tests run, and reading the environment
   /// meanwhile would race with them.

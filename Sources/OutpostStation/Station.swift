@@ -40,6 +40,7 @@ public enum Station {
   ) async throws {
     try makeDirectory(configuration.stateDirectory, mode: 0o750)
     try makeDirectory(configuration.runDirectory, mode: 0o750)
+    OpenFilesLimit.raise(forConnections: configuration.link.maxConnections, logger: logger)
     let ca: CertificateAuthority
     do {
       ca = try CertificateAuthority.load(directory: configuration.caDirectory)

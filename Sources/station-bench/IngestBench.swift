@@ -227,7 +227,7 @@ struct IngestBench {
               timeAnchor: nil),
             batches: box.batches, eventLoop: loop)
           let channel = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
               channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandlers([

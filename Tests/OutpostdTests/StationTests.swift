@@ -501,6 +501,70 @@ import Testing
     #expect(ending == .exited(0), "\(stationLog())")
   }
 
+  /// The station as its package runs it: as a system user of its own, not root, and started
+  /// with the low soft limit on open files a service gets (1,024). Everything the tests run as
+  /// root would hide fails here: a socket option only root may set on each box's connection
+  /// made the station refuse every box as its own user. The station raises the soft limit to
+  /// the hard one and says when even that is below `link.max_connections`.
+  @Test(.enabled(if: geteuid() == 0, "needs root to run the station as another user"))
+  func aStationRunAsItsOwnUserServesBoxesAndRaisesItsOpenFilesLimit() async throws {
+    let directory = TemporaryDirectory("own-user")
+    let nobody: uid_t = 65534
+    #expect(chown(directory.path, nobody, gid_t(nobody)) == 0)
+    let config = directory.file("station.toml")
+    try FileBytes.write(Array("[link]\nmax_connections = 8000\n".utf8), to: config)
+    #expect(chmod(config, 0o644) == 0)
+    let station = try ProductBinary.path("outpost-station")
+    let asNobody = [
+      "/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", "--",
+    ]
+    let common = [
+      "--config", config, "--state-dir", directory.file("state"), "--run-dir",
+      directory.file("run"),
+    ]
+    let initialized = try runChild(
+      asNobody[0], Array(asNobody.dropFirst()) + [station, "ca", "init"] + common)
+    #expect(initialized.ending == .exited(0), "\(initialized.errorOutput)")
+    let logPath = directory.file("station.log")
+    let daemon = try ChildProcess(
+      "/usr/bin/prlimit",
+      ["--nofile=1024:4096", "--"] + asNobody + [station, "--listen", "127.0.0.1:0"] + common,
+      errorPath: logPath)
+    defer {
+      daemon.signal(SIGKILL)
+      _ = daemon.wait()
+    }
+    let log = { (try? FileBytes.readText(logPath)) ?? "" }
+    var address: String?
+    for _ in 0..<200 where address == nil {
+      address = log().split(separator: "\n").first { $0.contains("listening for boxes on") }
+        .flatMap { StationProcess.address(in: String($0)) }
+      if address == nil { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    let listening = try #require(address, "the station did not start as nobody:\n\(log())")
+    #expect(log().contains("open-files limit raised from 1024 to 4096"), "\(log())")
+    #expect(log().contains("only 4096 files may be open"), "\(log())")
+
+    let bundle = directory.file("khot-1.json")
+    let added = try runChild(
+      asNobody[0],
+      Array(asNobody.dropFirst())
+        + [station, "device", "add", "khot-1", "--bundle", bundle, "--station", listening]
+        + common)
+    #expect(added.ending == .exited(0), "\(added.errorOutput)")
+    let box = try Daemon(
+      config: Self.boxConfig, arguments: ["--station", listening], enrollment: bundle)
+    #expect(
+      await box.waitForNotification(containing: "link up") != nil,
+      "box:\n\(box.log)\nstation:\n\(log())")
+    let sos = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
+    #expect(sos.ending == .exited(0), "\(sos.output)\(sos.errorOutput)\n\(log())")
+    #expect(await box.stop() == .exited(0))
+    daemon.signal(SIGTERM)
+    let ending = daemon.wait()
+    #expect(ending == .exited(0), "\(log())")
+  }
+
   /// The PostgreSQL server of the test run, read once when the test plan is made: other suites
   /// in this process set environment variables while tests run, and reading the environment
   /// meanwhile would race with them.

@@ -4,7 +4,7 @@ SWIFT_BUILD_FLAGS ?=
 BENCH_ARGS ?=
 WIRE_BENCH_ARGS ?=
 
-.PHONY: all deps build test lint format demo journal-demo bench journal-bench wire-bench agent-footprint agent-hot-functions fuzz clean
+.PHONY: all deps build test lint format demo journal-demo bench journal-bench wire-bench agent-footprint agent-hot-functions fuzz deb package-test clean
 
 all: build
 
@@ -96,5 +96,18 @@ SECONDS ?= 60
 fuzz:
 	SWIFT="$(SWIFT)" scripts/fuzz --seconds $(SECONDS)
 
+## The Debian packages outpost-agent and outpost-station (packaging/README.md): release builds
+## with the Swift runtime linked in, checked by lintian (an error or a warning fails); they end
+## in .build-deb/out.
+deb:
+	SWIFT="$(SWIFT)" scripts/build-deb
+
+## Builds the packages, installs them with apt on a booted Debian 12 (debootstrap, cached in
+## .build-package-test/; systemd-nspawn) and checks there what packaging/README.md lists:
+## units, READY and STATUS, journald fields, enrollment, SOS and acknowledgement, the
+## watchdog, upgrade, bad input, purge. Needs root (sudo). CI runs it.
+package-test:
+	SWIFT="$(SWIFT)" scripts/package-test
+
 clean:
-	rm -rf .build .build-footprint .build-footprint-static .build-station-bench Benchmarks/.build Fuzz/.build Fuzz/.corpus Fuzz/.artifacts Fuzz/.logs
+	rm -rf .build .build-deb .build-package-test .build-footprint .build-footprint-static .build-station-bench Benchmarks/.build Fuzz/.build Fuzz/.corpus Fuzz/.artifacts Fuzz/.logs

@@ -364,7 +364,7 @@ let package = Package(
     .testTarget(name: "OutpostFaultTests", dependencies: ["OutpostTestKit"], swiftSettings: strict),
     .testTarget(
       name: "OutpostdTests",
-      dependencies: ["OutpostCore", "OutpostJournal", "OutpostTestKit"],
+      dependencies: ["OutpostCore", "OutpostJournal", "OutpostStore", "OutpostTestKit"],
       swiftSettings: strict
     ),
   ]

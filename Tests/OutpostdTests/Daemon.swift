@@ -113,6 +113,15 @@ final class Daemon: @unchecked Sendable {
     try await onOwnThread { try runChild(try ProductBinary.path("outpostctl"), arguments) }
   }
 
+  /// Records the daemon's journal holds that the station has not acknowledged yet, as
+  /// `outpostctl status --json` reports them (nil when it answers nothing readable). Blocks the
+  /// calling thread: call it from a polling helper such as `StationProcess.eventually`.
+  func pendingRecords() throws -> UInt64? {
+    let status = try runChild(
+      try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
+    return JSONValue(parsing: status.output)?["pending"]?.uint64
+  }
+
   /// The daemon's log so far.
   var log: String { (try? FileBytes.readText(logPath)) ?? "" }
 

@@ -1,4 +1,5 @@
 import Glibc
+import OutpostStore
 import OutpostTestKit
 import Testing
 
@@ -262,11 +263,7 @@ import Testing
       #expect(checkIn.ending == .exited(0))
     }
     try await station.restart()
-    let drained = await station.eventually(seconds: 30) {
-      let status = try runChild(
-        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", box.runDirectory])
-      return JSONValue(parsing: status.output)?["pending"]?.uint64 == 0
-    }
+    let drained = await station.eventually(seconds: 30) { try box.pendingRecords() == 0 }
     #expect(drained, "\(box.log)")
     let events = try await station.command(["events", "--device", "ger-3", "--json"])
     let seqs = events.lines.compactMap { JSONValue(parsing: $0)?["seq"]?.uint64 }
@@ -297,14 +294,8 @@ import Testing
     let box = try Daemon(
       config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
     #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
-    let runDirectory = box.runDirectory
-    let pending = { @Sendable () throws -> UInt64? in
-      let status = try runChild(
-        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
-      return JSONValue(parsing: status.output)?["pending"]?.uint64
-    }
     #expect(try await box.outpostctl(["checkin", "--who", "before"]).ending == .exited(0))
-    #expect(await station.eventually { try pending() == 0 }, "\(box.log)")
+    #expect(await station.eventually { try box.pendingRecords() == 0 }, "\(box.log)")
 
     let filler = station.stateDirectory + "/filler"
     let filled = try Self.fillUntilFull(filler)
@@ -323,14 +314,14 @@ import Testing
     let sos = try await box.outpostctl(["sos"])
     #expect(sos.output.hasPrefix("recorded: sos"), "\(sos.output)\(sos.errorOutput)")
     try await Task.sleep(for: .seconds(3))
-    let heldWhileFull = try pending() ?? 0
+    let heldWhileFull = try box.pendingRecords() ?? 0
     #expect(heldWhileFull > 0, "the box holds nothing unacknowledged while the station is full")
     #expect(station.log.contains("cannot store") || box.log.contains("cannot store"))
 
     // Space comes back; nobody restarts anything.
     #expect(unlink(filler) == 0)
     let freed = monotonicMs()
-    let drained = await station.eventually(seconds: 60) { try pending() == 0 }
+    let drained = await station.eventually(seconds: 60) { try box.pendingRecords() == 0 }
     print(
       "full disk: \(filled) bytes of filler; the first failed commit after \(presses) check-ins; "
         + "\(heldWhileFull) records held by the box while full; all stored "
@@ -385,16 +376,10 @@ import Testing
     let box = try Daemon(
       config: Self.boxConfig, arguments: ["--station", station.address], enrollment: bundle)
     #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
-    let runDirectory = box.runDirectory
-    let pending = { @Sendable () throws -> UInt64? in
-      let status = try runChild(
-        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
-      return JSONValue(parsing: status.output)?["pending"]?.uint64
-    }
     let first = try await box.outpostctl(["sos", "--wait", "delivered", "--timeout", "20"])
     #expect(first.ending == .exited(0), "\(first.output)\(first.errorOutput)\n\(station.log)")
     #expect(try await box.outpostctl(["cancel"]).ending == .exited(0))
-    #expect(await station.eventually { try pending() == 0 }, "\(box.log)")
+    #expect(await station.eventually { try box.pendingRecords() == 0 }, "\(box.log)")
 
     // The server goes away: open connections are reset, new ones are held unanswered.
     proxy.set(.partitioned)
@@ -409,13 +394,13 @@ import Testing
       station.log.contains("nothing acknowledged")
     }
     #expect(refused, "the station did not give up on its store:\n\(station.log)")
-    let heldWhileLost = try pending() ?? 0
+    let heldWhileLost = try box.pendingRecords() ?? 0
     #expect(heldWhileLost >= 6, "the box holds \(heldWhileLost) records, not the 6 unstored")
 
     // The server answers again; nobody restarts anything.
     proxy.set(.healthy)
     let healed = monotonicMs()
-    let drained = await station.eventually(seconds: 90) { try pending() == 0 }
+    let drained = await station.eventually(seconds: 90) { try box.pendingRecords() == 0 }
     #expect(drained, "box:\n\(box.log)\nstation:\n\(station.log)")
     print(
       "unreachable PostgreSQL: the station gave up on the round \(healed - lost) ms after the "
@@ -633,13 +618,7 @@ import Testing
       config: Self.boxConfig, arguments: ["--station", "127.0.0.1:\(proxy.port)"],
       enrollment: bundle)
     #expect(await box.waitForNotification(containing: "link up") != nil, "\(box.log)")
-    let runDirectory = box.runDirectory
-    let pending = { @Sendable () throws -> UInt64? in
-      let status = try runChild(
-        try ProductBinary.path("outpostctl"), ["status", "--json", "--run-dir", runDirectory])
-      return JSONValue(parsing: status.output)?["pending"]?.uint64
-    }
-    #expect(await station.eventually { try pending() == 0 })
+    #expect(await station.eventually { try box.pendingRecords() == 0 })
 
     // Ping exchanges: everything that crosses an idle link over four intervals.
     let before = proxy.figures
@@ -654,7 +633,7 @@ import Testing
     let quiet = proxy.figures
     let checkIn = try await box.outpostctl(["checkin", "--who", "card-1"])
     #expect(checkIn.ending == .exited(0))
-    #expect(await station.eventually { try pending() == 0 })
+    #expect(await station.eventually { try box.pendingRecords() == 0 })
     let recorded = proxy.figures
     let perRecord =
       Double(
@@ -688,26 +667,21 @@ import Testing
 }
 
 /// The PostgreSQL server `scripts/postgres-test-server` started, as `OUTPOST_TEST_POSTGRES`
-/// names it (`postgres://user:password@127.0.0.1:PORT/database`).
+/// names it (`postgres://user:password@127.0.0.1:PORT/database`), read by the store's own
+/// URL parser.
 struct PostgresTestServer: Sendable {
-  var user: String
-  var password: String
-  var port: UInt16
-  var database: String
+  var server: PostgresStationStore.Configuration
+
+  var user: String { server.username }
+  var password: String { server.password ?? "" }
+  var port: UInt16 { UInt16(server.port) }
+  var database: String { server.database }
 
   static func fromEnvironment() -> PostgresTestServer? {
-    guard let value = getenv("OUTPOST_TEST_POSTGRES") else { return nil }
-    let url = String(cString: value)
-    guard url.hasPrefix("postgres://") else { return nil }
-    let rest = url.dropFirst("postgres://".count)
-    guard let at = rest.lastIndex(of: "@") else { return nil }
-    let credentials = rest[..<at].split(separator: ":", maxSplits: 1).map(String.init)
-    let location = rest[rest.index(after: at)...].split(separator: "/", maxSplits: 1)
-    guard credentials.count == 2, location.count == 2,
-      let port = location[0].split(separator: ":").last.flatMap({ UInt16($0) })
+    guard let value = getenv("OUTPOST_TEST_POSTGRES"),
+      let server = PostgresStationStore.Configuration(url: String(cString: value))
     else { return nil }
-    return PostgresTestServer(
-      user: credentials[0], password: credentials[1], port: port, database: String(location[1]))
+    return PostgresTestServer(server: server)
   }
 
   /// Runs one statement with psql, as the server's user, in its first database.

@@ -12,14 +12,11 @@ enum OpenFilesLimit {
 
   /// Raises the soft limit to the hard one, logs what changed, and warns when even the hard
   /// limit leaves fewer than `maxConnections` connections possible.
-  ///
-  /// - Returns: the soft limit in force afterwards.
-  @discardableResult
-  static func raise(forConnections maxConnections: Int, logger: Logger) -> UInt64 {
+  static func raise(forConnections maxConnections: Int, logger: Logger) {
     var limit = rlimit()
     guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
       logger.warning("cannot read the open-files limit: errno \(errno)")
-      return 0
+      return
     }
     let before = UInt64(limit.rlim_cur)
     if limit.rlim_cur < limit.rlim_max {
@@ -41,6 +38,5 @@ enum OpenFilesLimit {
         "only \(now) files may be open, fewer than link.max_connections = \(maxConnections) connections and \(reserve) for the station itself need; raise LimitNOFILE= in the unit (or ulimit -n) or lower link.max_connections"
       )
     }
-    return now
   }
 }
